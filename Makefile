@@ -1,0 +1,39 @@
+# Two entry points for a fresh machine (see README.md):
+#   make demo   creates .venv, installs everything, runs the main job on bundled inputs
+#   make test   creates .venv, installs everything plus dev tools, runs ruff and pytest
+# torch is installed first and pinned: an unpinned torch pulls gigabytes of CUDA wheels.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION ?= 2.13.0
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+EXTRAS := train,eval,tiff
+
+.PHONY: demo test lint venv clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+
+$(VENV)/.torch: $(VENV)/bin/python
+	$(PIP) install -q torch==$(TORCH_VERSION)
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.torch pyproject.toml
+	$(PIP) install -q -e ".[$(EXTRAS),dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(VENV)/bin/edgerestore demo --out demo_out
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache

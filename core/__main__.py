@@ -1,0 +1,5 @@
+"""Allow ``python -m edgerestore``."""
+
+from edgerestore.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Conversion of trained models to ONNX and TFLite (needs the ``export`` extra)."""

@@ -1,0 +1,1 @@
+"""Network architectures and their training code (needs the ``train`` extra: torch)."""
