@@ -1,0 +1,70 @@
+"""``edgerestore train``: train the project's networks (needs the ``train`` extra and torch)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from edgerestore.errors import require
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a network", description=__doc__)
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    b = kinds.add_parser("blindspot", help="self-supervised blind-spot denoiser (noisy data only)",
+                         description="Train the blind-spot denoiser on noisy images only "
+                                     "(Laine et al.'s likelihood loss).")
+    b.add_argument("--data", type=Path, required=True, help="folder of training images")
+    b.add_argument("--out", type=Path, required=True, help="output .safetensors (card beside)")
+    b.add_argument("--run-dir", type=Path, help="checkpoints and logs (default: runs/<name>)")
+    b.add_argument("--channels", type=int, choices=(1, 3), default=3)
+    b.add_argument("--noise", default="gauss25",
+                   help="gauss25, gauss5_50, poisson30, poisson5_50 or gauss:S / gauss:LO-HI ...")
+    b.add_argument("--sigma-mode", choices=("known", "global", "estimated"), default="known",
+                   help="noise level known, one learned global level, or a per-image estimator")
+    b.add_argument("--already-noisy", action="store_true",
+                   help="the images are real noisy photos: add no synthetic noise")
+    b.add_argument("--arch", choices=("dilated_blindspot", "laine_unet"),
+                   default="dilated_blindspot")
+    b.add_argument("--width", type=int, default=128, help="trunk width (dilated net)")
+    b.add_argument("--depth", type=int, default=11, help="trunk depth (dilated net)")
+    b.add_argument("--branch-width", type=int, default=18, help="filters per dilated branch")
+    b.add_argument("--mix-widths", type=int, nargs="+", default=[99, 99],
+                   help="1x1 mixing widths (dilated net)")
+    b.add_argument("--base-width", type=int, default=48, help="U-Net width (laine_unet)")
+    b.add_argument("--steps", type=int, default=10000)
+    b.add_argument("--batch", type=int, default=4)
+    b.add_argument("--patch", type=int, default=64)
+    b.add_argument("--lr", type=float, default=3e-4)
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    b.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on CUDA")
+    b.add_argument("--threads", type=int, help="torch CPU threads")
+    b.add_argument("--checkpoint-every", type=int, default=250)
+    b.add_argument("--dev-images", type=Path, help="folder for a dev-set PSNR at checkpoints")
+    b.add_argument("--dev-count", type=int, default=4)
+    b.add_argument("--limit-images", type=int, help="use only the first N training images")
+    b.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    b.set_defaults(func=run_blindspot)
+
+
+def run_blindspot(args: argparse.Namespace) -> int:
+    require("torch", package="torch", extra="train", purpose="training")
+    from edgerestore.models.train_blindspot import BlindSpotTraining, train
+
+    if args.arch == "dilated_blindspot":
+        backbone = {"width": args.width, "depth": args.depth, "branch_width": args.branch_width,
+                    "mix_widths": list(args.mix_widths)}
+    else:
+        backbone = {"base_width": args.base_width}
+    cfg = BlindSpotTraining(
+        data=str(args.data), out=str(args.out),
+        run_dir=str(args.run_dir or Path("runs") / args.out.stem), channels=args.channels,
+        noise=args.noise, sigma_mode=args.sigma_mode, already_noisy=args.already_noisy,
+        arch=args.arch, backbone=backbone, steps=args.steps, batch=args.batch,
+        patch=args.patch, lr=args.lr, seed=args.seed, device=args.device,
+        amp=not args.no_amp, checkpoint_every=args.checkpoint_every,
+        dev_images=str(args.dev_images) if args.dev_images else None,
+        dev_count=args.dev_count, limit_images=args.limit_images, threads=args.threads)
+    train(cfg, resume=args.resume)
+    return 0

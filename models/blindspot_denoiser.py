@@ -1,0 +1,126 @@
+"""A blind-spot prior network plus the noise model: the complete self-supervised denoiser.
+
+The backbone (dilated blind-spot net or Laine's U-Net) predicts a Gaussian prior per
+pixel; this module adds what turns it into a denoiser: the noise model (Gaussian or
+Poisson), and where the noise level is unknown, Laine et al.'s two ways of learning
+it from noisy data alone: one global learned level, or a small per-image estimator
+network trained jointly through the same likelihood.
+
+Noise parameter convention (what :mod:`gaussian_head` expects): Gaussian noise is
+described by its variance in [0, 1] units, Poisson noise by lambda.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from edgerestore.errors import InputError
+from edgerestore.models import gaussian_head
+
+SigmaMode = Literal["known", "global", "estimated"]
+NoiseModel = Literal["gauss", "poisson"]
+_INITIAL_LOG_LEVEL = {"gauss": math.log(25 / 255), "poisson": math.log(30.0)}
+
+
+class NoiseLevelEstimator(nn.Module):
+    """Per-image noise level from the noisy image: strided convs, then a spatial mean.
+
+    Laine et al. train such a network jointly with the denoiser when sigma is
+    unknown; it outputs the log of the noise std (Gaussian) or of lambda (Poisson).
+    """
+
+    def __init__(self, channels: int, width: int = 32) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c = channels
+        for _ in range(4):
+            layers += [nn.Conv2d(c, width, 3, stride=2, padding=1), nn.LeakyReLU(0.1)]
+            c = width
+        layers.append(nn.Conv2d(width, 1, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, noisy: Tensor) -> Tensor:
+        return self.net(noisy).mean(dim=(1, 2, 3))
+
+
+class BlindSpotDenoiser(nn.Module):
+    """Backbone + Gaussian prior head + noise model (+ noise-level learning)."""
+
+    def __init__(self, backbone: nn.Module, channels: int, noise_model: NoiseModel = "gauss",
+                 sigma_mode: SigmaMode = "known") -> None:
+        super().__init__()
+        if noise_model not in ("gauss", "poisson"):
+            raise InputError(f"noise model must be gauss or poisson, got {noise_model!r}")
+        if sigma_mode not in ("known", "global", "estimated"):
+            raise InputError(f"sigma mode must be known, global or estimated, got {sigma_mode!r}")
+        self.backbone = backbone
+        self.channels = channels
+        self.noise_model = noise_model
+        self.sigma_mode = sigma_mode
+        init = _INITIAL_LOG_LEVEL[noise_model]
+        if sigma_mode == "global":
+            self.log_level = nn.Parameter(torch.tensor(init))
+        elif sigma_mode == "estimated":
+            self.estimator = NoiseLevelEstimator(channels)
+            with torch.no_grad():
+                self.estimator.net[-1].bias.fill_(init)
+
+    def forward(self, noisy: Tensor) -> Tensor:
+        """Raw prior parameters [B, K, H, W] (K = 9 RGB, 2 grey)."""
+        return self.backbone(noisy)
+
+    def level_to_param(self, level: Tensor) -> Tensor:
+        """User-facing level (sigma in [0,1] units, or lambda) -> head parameter."""
+        return level.square() if self.noise_model == "gauss" else level
+
+    def estimated_level(self, noisy: Tensor) -> Tensor:
+        """The learned noise level per image (sigma in [0,1] units, or lambda)."""
+        if self.sigma_mode == "global":
+            return self.log_level.exp().expand(noisy.shape[0])
+        if self.sigma_mode == "estimated":
+            return self.estimator(noisy).exp()
+        raise InputError("this model was trained with known noise and has no estimator")
+
+    def loss(self, noisy: Tensor, level: Tensor | None) -> Tensor:
+        """Laine's negative log-likelihood of the noisy batch (no clean data involved).
+
+        ``level`` is the true per-image level for ``known`` mode and ignored otherwise.
+        """
+        raw = self(noisy).float()
+        if self.sigma_mode == "known":
+            if level is None:
+                raise InputError("known-sigma training needs the noise level")
+        else:
+            level = self.estimated_level(noisy)
+        return gaussian_head.nll_loss(raw, noisy.float(), self.level_to_param(level),
+                                      self.noise_model)
+
+    @torch.no_grad()
+    def denoise(self, noisy: Tensor, level: Tensor | None = None,
+                mode: Literal["posterior", "prior"] = "posterior") -> Tensor:
+        """Posterior mean with the given (or else learned) level, or the prior mean."""
+        raw = self(noisy).float()
+        if mode == "prior":
+            return gaussian_head.prior_mean(raw)
+        if level is None:
+            level = self.estimated_level(noisy)
+        return gaussian_head.posterior_mean(raw, noisy.float(), self.level_to_param(level),
+                                            self.noise_model)
+
+    def config(self) -> dict[str, Any]:
+        return {"arch": "blindspot_denoiser", "channels": self.channels,
+                "noise_model": self.noise_model, "sigma_mode": self.sigma_mode,
+                "backbone": self.backbone.config()}
+
+
+def build_blindspot_denoiser(backbone: dict[str, Any], channels: int,
+                             noise_model: NoiseModel = "gauss",
+                             sigma_mode: SigmaMode = "known") -> BlindSpotDenoiser:
+    """Rebuild from :meth:`BlindSpotDenoiser.config` (the registry's entry)."""
+    from edgerestore.models.registry import build_model
+
+    return BlindSpotDenoiser(build_model(backbone), channels, noise_model, sigma_mode)

@@ -1,0 +1,143 @@
+"""Blind-spot training, resume (also after kill -9), weights round trip and evaluation,
+all on tiny models and small generated data."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgerestore.cli import main
+from edgerestore.errors import InputError, ModelFileError
+from edgerestore.models import train_blindspot
+from edgerestore.models.train_blindspot import BlindSpotTraining, train
+from edgerestore.models.weights_io import load_card, load_weights, save_weights
+from edgerestore.runtime.image_io import write_image
+from edgerestore.runtime.samples import load_sample
+
+TINY = {"width": 8, "depth": 2, "branch_width": 4, "mix_widths": [8]}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("data")
+    for name in ("astronaut", "coffee", "chelsea"):
+        write_image(folder / f"{name}.png", load_sample(name)[100:164, 100:180])
+    return folder
+
+
+def settings(tmp: Path, data: Path, **kw) -> BlindSpotTraining:
+    base = BlindSpotTraining(data=str(data), out=str(tmp / "w.safetensors"),
+                             run_dir=str(tmp / "run"), backbone=dict(TINY), steps=12, batch=2,
+                             patch=24, checkpoint_every=4, device="cpu", threads=1)
+    return replace(base, **kw)
+
+
+def test_training_lowers_the_loss_and_writes_weights_and_card(tmp_path, data_dir):
+    cfg = settings(tmp_path, data_dir, steps=40, checkpoint_every=20, lr=3e-3,
+                   dev_images=str(data_dir), dev_count=1)
+    card = train(cfg)
+    hist = card["history"]
+    assert hist[-1]["loss"] < hist[0]["loss"] or hist[-1]["loss"] < 0
+    assert "dev_psnr" in card and card["training"]["images_seen"] == 80
+    assert card["training"]["clean_targets_used"] is False
+    model, config = load_weights(cfg.out)
+    assert config["backbone"]["width"] == 8
+    assert load_card(cfg.out)["weights_sha256"]
+    x = torch.rand(1, 3, 20, 20)
+    assert model.denoise(x, torch.tensor([0.1])).shape == x.shape
+
+
+def test_resume_continues_exactly_where_a_crash_left_off(tmp_path, data_dir, monkeypatch):
+    full = train(settings(tmp_path / "a", data_dir))
+    crashed = settings(tmp_path / "b", data_dir)
+    real = train_blindspot.sample_batch
+
+    def crash_at_9(images, batch, size, seed, step):
+        if step == 9:
+            raise RuntimeError("simulated crash")
+        return real(images, batch, size, seed, step)
+
+    monkeypatch.setattr(train_blindspot, "sample_batch", crash_at_9)
+    with pytest.raises(RuntimeError):
+        train(crashed)
+    monkeypatch.setattr(train_blindspot, "sample_batch", real)
+    state = torch.load(Path(crashed.run_dir) / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 8
+    resumed = train(crashed, resume=True)
+    a, _ = load_weights(tmp_path / "a" / "w.safetensors")
+    b, _ = load_weights(tmp_path / "b" / "w.safetensors")
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=1e-6, msg=name)
+    assert [h["step"] for h in resumed["history"]] == [h["step"] for h in full["history"]]
+
+
+def test_resume_refuses_other_settings(tmp_path, data_dir):
+    cfg = settings(tmp_path, data_dir, steps=4)
+    train(cfg)
+    with pytest.raises(InputError, match="different settings"):
+        train(replace(cfg, lr=1e-2), resume=True)
+    with pytest.raises(InputError, match="no checkpoint"):
+        train(replace(cfg, run_dir=str(tmp_path / "none")), resume=True)
+
+
+def test_kill_9_then_resume_from_the_cli(tmp_path, data_dir):
+    out, run = tmp_path / "k.safetensors", tmp_path / "krun"
+    cmd = [sys.executable, "-m", "edgerestore", "-q", "train", "blindspot", "--data",
+           str(data_dir), "--out", str(out), "--run-dir", str(run), "--width", "8", "--depth",
+           "2", "--branch-width", "4", "--mix-widths", "8", "--steps", "3000", "--batch", "1",
+           "--patch", "24", "--checkpoint-every", "10", "--device", "cpu", "--threads", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not (run / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists(), "the run finished before it could be killed"
+    step = torch.load(run / "checkpoint.pt", weights_only=False)["step"]
+    assert step >= 10
+    cmd[cmd.index("3000")] = "3000"
+    done = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["history"][-1]["step"] == 3000
+
+
+def test_eval_cli_writes_the_documented_json(tmp_path, data_dir):
+    cfg = settings(tmp_path, data_dir, steps=4)
+    train(cfg)
+    js = tmp_path / "eval.json"
+    assert main(["-q", "eval", "denoise", "--model", cfg.out, "--images", str(data_dir),
+                 "--noise", "gauss:25", "--seed", "0", "--mode", "all", "--json", str(js),
+                 "--device", "cpu"]) == 0
+    result = json.loads(js.read_text())
+    assert result["noise"] == "gauss:25" and result["count"] == 3
+    for mode in ("posterior", "estimated", "prior"):
+        entry = result["modes"][mode]
+        assert {"psnr", "ssim", "per_image"} <= set(entry) and len(entry["per_image"]) == 3
+        assert np.isfinite(entry["psnr"])
+
+
+def test_mismatched_weights_file_is_a_clear_error(tmp_path, data_dir):
+    cfg = settings(tmp_path, data_dir, steps=4)
+    train(cfg)
+    model, config = load_weights(cfg.out)
+    bad = dict(config, backbone=dict(config["backbone"], width=16))
+    save_weights(model, bad, tmp_path / "bad.safetensors")
+    with pytest.raises(ModelFileError, match="do not match"):
+        load_weights(tmp_path / "bad.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelFileError):
+        load_weights(tmp_path / "junk.safetensors")
+    assert main(["-q", "eval", "denoise", "--model", str(tmp_path / "junk.safetensors"),
+                 "--images", str(data_dir)]) == 2
