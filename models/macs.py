@@ -78,12 +78,14 @@ def count(model: nn.Module, channels: int, height: int, width: int) -> Counts:
 
 def format_table(rows: list[tuple[str, Counts]]) -> str:
     """Side-by-side table; the last column is MACs/pixel relative to the first row."""
-    header = f"{'model':<28}{'MACs/px':>12}{'dense MACs/px':>15}{'params':>12}{'vs first':>10}"
+    size = f"GMAC@{rows[0][1].height}x{rows[0][1].width}" if rows else "GMAC"
+    header = (f"{'model':<36}{'MACs/px':>12}{'dense MACs/px':>15}{size:>15}{'params':>12}"
+              f"{'vs first':>10}")
     lines = [header, "-" * len(header)]
     base = rows[0][1].macs_per_pixel if rows else 1.0
     for name, c in rows:
         lines.append(
-            f"{name:<28}{c.macs_per_pixel:>12,.0f}{c.dense_macs_per_pixel:>15,.0f}"
-            f"{c.params:>12,}{c.macs_per_pixel / base:>9.2f}x"
+            f"{name:<36}{c.macs_per_pixel:>12,.0f}{c.dense_macs_per_pixel:>15,.0f}"
+            f"{c.macs / 1e9:>15.2f}{c.params:>12,}{c.macs_per_pixel / base:>9.2f}x"
         )
     return "\n".join(lines)

@@ -141,3 +141,22 @@ def test_mismatched_weights_file_is_a_clear_error(tmp_path, data_dir):
         load_weights(tmp_path / "junk.safetensors")
     assert main(["-q", "eval", "denoise", "--model", str(tmp_path / "junk.safetensors"),
                  "--images", str(data_dir)]) == 2
+
+
+@pytest.mark.parametrize("kw", [
+    {"sigma_mode": "global"},
+    {"sigma_mode": "estimated"},
+    {"noise": "poisson30"},
+    {"noise": "gauss5_50"},
+    {"already_noisy": True, "noise": "gauss:10"},
+    {"arch": "laine_unet", "backbone": {"base_width": 8}, "patch": 32},
+    {"channels": 1},
+])
+def test_every_training_variant_runs_and_reloads(tmp_path, data_dir, kw):
+    cfg = settings(tmp_path, data_dir, steps=2, checkpoint_every=2, **kw)
+    train(cfg)
+    model, config = load_weights(cfg.out)
+    assert config["sigma_mode"] == cfg.sigma_mode
+    x = torch.rand(1, cfg.channels, 32, 32)
+    out = model.denoise(x) if cfg.sigma_mode != "known" else model.denoise(x, torch.tensor([0.1]))
+    assert out.shape == x.shape and torch.isfinite(out).all()

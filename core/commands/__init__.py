@@ -3,6 +3,6 @@
 Order here is the order in ``edgerestore --help``.
 """
 
-from edgerestore.commands import add_noise, compare, demo, evaluate, samples, train
+from edgerestore.commands import add_noise, compare, demo, evaluate, macs, samples, train
 
-COMMAND_MODULES = [demo, train, evaluate, samples, add_noise, compare]
+COMMAND_MODULES = [demo, train, evaluate, macs, samples, add_noise, compare]
