@@ -14,12 +14,14 @@ from torch import nn
 from edgerestore.errors import InputError, ModelFileError
 from edgerestore.models.blindspot import DilatedBlindSpotNet
 from edgerestore.models.blindspot_denoiser import build_blindspot_denoiser
+from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.laine_unet import LaineBlindSpotUNet
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "dilated_blindspot": DilatedBlindSpotNet,
     "laine_unet": LaineBlindSpotUNet,
     "blindspot_denoiser": build_blindspot_denoiser,
+    "dncnn": DnCNN,
 }
 
 

@@ -13,9 +13,6 @@ same data as one that never stopped.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -32,6 +29,7 @@ from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
 from edgerestore.models.evaluate import noisy_set, score, torch_denoiser
 from edgerestore.models.patches import load_images, sample_batch
 from edgerestore.models.registry import build_model
+from edgerestore.models.run_state import hardware, load_checkpoint, resolve_device, save_checkpoint
 from edgerestore.models.schedule import ramped_lr
 from edgerestore.models.weights_io import save_weights
 from edgerestore.runtime.noise import NoiseSpec
@@ -64,15 +62,6 @@ class BlindSpotTraining:
     threads: int | None = None
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` picks CUDA when available."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda requested but CUDA is not available")
-    return device
-
-
 def build(cfg: BlindSpotTraining) -> BlindSpotDenoiser:
     spec = NoiseSpec.parse(cfg.noise)
     if spec.kind not in ("gauss", "poisson"):
@@ -82,19 +71,6 @@ def build(cfg: BlindSpotTraining) -> BlindSpotDenoiser:
                     **cfg.backbone}
     return BlindSpotDenoiser(build_model(backbone_cfg), cfg.channels, spec.kind,
                              cfg.sigma_mode)  # type: ignore[arg-type]
-
-
-def hardware(device: str) -> dict[str, Any]:
-    info = {"device": device, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()}
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    if device == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
 
 
 def _noisy_batch(clean: np.ndarray, spec: NoiseSpec, seed: int, step: int,
@@ -111,25 +87,6 @@ def _noisy_batch(clean: np.ndarray, spec: NoiseSpec, seed: int, step: int,
     return np.stack(out).astype(np.float32), np.array(levels)
 
 
-def _save_checkpoint(path: Path, model, opt, step: int, elapsed: float,
-                     cfg: BlindSpotTraining, history: list) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                "elapsed": elapsed, "settings": asdict(cfg), "history": history}, tmp)
-    os.replace(tmp, path)
-
-
-_RESUME_MAY_CHANGE = {"device", "threads", "dev_images", "dev_count", "checkpoint_every", "amp"}
-
-
-def _check_same_run(now: dict[str, Any], saved: dict[str, Any], path: Path) -> None:
-    """A resume must use the settings the checkpoint was made with (except where it runs)."""
-    diff = sorted(k for k in now if k not in _RESUME_MAY_CHANGE and now[k] != saved.get(k))
-    if diff:
-        raise InputError(f"{path}: checkpoint was made with different settings "
-                         f"({', '.join(diff)}); start a new --run-dir or use the original options")
-
-
 def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
     """Train (or resume) a run; writes checkpoints, final weights and the model card."""
     if cfg.threads:
@@ -144,10 +101,7 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
     step, elapsed, history = 0, 0.0, []
     if resume:
-        if not ckpt_path.exists():
-            raise InputError(f"{ckpt_path}: no checkpoint to resume from")
-        state = torch.load(ckpt_path, map_location=device, weights_only=False)
-        _check_same_run(asdict(cfg), state["settings"], ckpt_path)
+        state = load_checkpoint(ckpt_path, asdict(cfg), device)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, elapsed, history = state["step"], state["elapsed"], state["history"]
@@ -195,7 +149,9 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
             history.append(entry)
             log.info("step %d loss %.4f%s", done, running,
                      f" dev PSNR {entry['dev_psnr']:.2f} dB" if "dev_psnr" in entry else "")
-            _save_checkpoint(ckpt_path, model, opt, done, elapsed, cfg, history)
+            save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                        "step": done, "elapsed": elapsed,
+                                        "settings": asdict(cfg), "history": history})
     model.eval()
     card = {
         "name": Path(cfg.out).stem,

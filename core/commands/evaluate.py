@@ -39,7 +39,7 @@ def run_denoise(args: argparse.Namespace) -> int:
     require("torch", package="torch", extra="train", purpose="evaluating .safetensors models")
     from edgerestore.models.bm3d_baseline import bm3d_denoiser
     from edgerestore.models.evaluate import noisy_set, score, torch_denoiser
-    from edgerestore.models.train_blindspot import resolve_device
+    from edgerestore.models.run_state import resolve_device
     from edgerestore.models.weights_io import load_weights
     from edgerestore.runtime.noise import NoiseSpec
 

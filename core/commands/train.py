@@ -47,6 +47,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     b.set_defaults(func=run_blindspot)
 
+    m = kinds.add_parser("map", help="DAE prior R and MAP denoiser D (Bigdeli et al. 2020)",
+                         description="Train the DAE prior R and the plug-and-play MAP "
+                                     "denoiser D together on clean patches.")
+    m.add_argument("--data", type=Path, required=True, help="folder of clean training images")
+    m.add_argument("--out", type=Path, required=True, help="MAP denoiser D .safetensors")
+    m.add_argument("--dae-out", type=Path, required=True, help="DAE prior R .safetensors")
+    m.add_argument("--run-dir", type=Path, help="checkpoints (default: runs/<name>)")
+    m.add_argument("--channels", type=int, choices=(1, 3), default=3)
+    m.add_argument("--sigma-r", type=float, help="DAE noise, 0-255 (default 11 colour, 7 grey)")
+    m.add_argument("--sigma-v", type=float, help="D's input noise, 0-255 (default sigma-r)")
+    m.add_argument("--rho", type=float, help="data weight (default 2 / sigma_R^2)")
+    m.add_argument("--depth", type=int, default=17)
+    m.add_argument("--width", type=int, default=64)
+    m.add_argument("--dae-depth", type=int, default=17)
+    m.add_argument("--dae-width", type=int, default=64)
+    m.add_argument("--steps", type=int, default=20000)
+    m.add_argument("--batch", type=int, default=16)
+    m.add_argument("--patch", type=int, default=40)
+    m.add_argument("--lr", type=float, default=1e-3)
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    m.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on CUDA")
+    m.add_argument("--threads", type=int, help="torch CPU threads")
+    m.add_argument("--checkpoint-every", type=int, default=250)
+    m.add_argument("--dev-images", type=Path, help="folder for a dev-set PSNR at checkpoints")
+    m.add_argument("--dev-count", type=int, default=4)
+    m.add_argument("--limit-images", type=int, help="use only the first N training images")
+    m.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    m.set_defaults(func=run_map)
+
 
 def run_blindspot(args: argparse.Namespace) -> int:
     require("torch", package="torch", extra="train", purpose="training")
@@ -67,4 +97,22 @@ def run_blindspot(args: argparse.Namespace) -> int:
         dev_images=str(args.dev_images) if args.dev_images else None,
         dev_count=args.dev_count, limit_images=args.limit_images, threads=args.threads)
     train(cfg, resume=args.resume)
+    return 0
+
+
+def run_map(args: argparse.Namespace) -> int:
+    require("torch", package="torch", extra="train", purpose="training")
+    from edgerestore.models.train_map import MapTraining, train_map
+
+    sigma_r = args.sigma_r if args.sigma_r is not None else (11.0 if args.channels == 3 else 7.0)
+    cfg = MapTraining(
+        data=str(args.data), out=str(args.out), dae_out=str(args.dae_out),
+        run_dir=str(args.run_dir or Path("runs") / args.out.stem), channels=args.channels,
+        sigma_r=sigma_r, sigma_v=args.sigma_v, rho=args.rho, depth=args.depth,
+        width=args.width, dae_depth=args.dae_depth, dae_width=args.dae_width,
+        steps=args.steps, batch=args.batch, patch=args.patch, lr=args.lr, seed=args.seed,
+        device=args.device, amp=not args.no_amp, checkpoint_every=args.checkpoint_every,
+        dev_images=str(args.dev_images) if args.dev_images else None,
+        dev_count=args.dev_count, limit_images=args.limit_images, threads=args.threads)
+    train_map(cfg, resume=args.resume)
     return 0

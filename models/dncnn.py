@@ -1,0 +1,40 @@
+"""DnCNN-style residual denoiser: the backbone of both the DAE prior R and the MAP
+denoiser D of Bigdeli et al. (VISAPP 2020).
+
+``depth`` 3x3 conv layers of ``width`` channels with ReLU, no batch norm (the paper
+drops it so the network is a plain function of its input, which keeps the prior
+gradient ``x - R(x)`` well defined), and a global residual: the body predicts the
+noise, the output is ``x - body(x)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from edgerestore.errors import InputError
+
+
+class DnCNN(nn.Module):
+    """Residual plain-conv denoiser; any H x W, 'same' zero padding."""
+
+    def __init__(self, channels: int = 3, depth: int = 17, width: int = 64,
+                 role: str = "denoiser") -> None:
+        super().__init__()
+        if depth < 2 or width < 1 or channels not in (1, 3):
+            raise InputError(f"bad DnCNN config: channels={channels} depth={depth} "
+                             f"width={width}")
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
+        for _ in range(depth - 2):
+            layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)]
+        layers.append(nn.Conv2d(width, channels, 3, padding=1))
+        self.body = nn.Sequential(*layers)
+        self.channels, self.depth, self.width, self.role = channels, depth, width, role
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x - self.body(x)
+
+    def config(self) -> dict[str, Any]:
+        return {"arch": "dncnn", "channels": self.channels, "depth": self.depth,
+                "width": self.width, "role": self.role}
