@@ -119,8 +119,10 @@ def test_eval_cli_writes_the_documented_json(tmp_path, data_dir):
     js = tmp_path / "eval.json"
     assert main(["-q", "eval", "denoise", "--model", cfg.out, "--images", str(data_dir),
                  "--noise", "gauss:25", "--seed", "0", "--mode", "all", "--json", str(js),
-                 "--device", "cpu"]) == 0
+                 "--device", "cpu", "--card"]) == 0
     result = json.loads(js.read_text())
+    recorded = load_card(cfg.out)["evaluation"][data_dir.name]["gauss:25"]
+    assert recorded["prior"]["psnr"] == pytest.approx(result["modes"]["prior"]["psnr"], abs=1e-4)
     assert result["noise"] == "gauss:25" and result["count"] == 3
     for mode in ("posterior", "estimated", "prior"):
         entry = result["modes"][mode]

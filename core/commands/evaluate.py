@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     d.add_argument("--no-ssim", action="store_true")
     d.add_argument("--json", type=Path, help="write the results here")
+    d.add_argument("--card", action="store_true",
+                   help="record the mean PSNR/SSIM in the model card (evaluation section)")
     d.set_defaults(func=run_denoise)
 
 
@@ -45,6 +47,8 @@ def run_denoise(args: argparse.Namespace) -> int:
 
     if args.model.suffix != ".safetensors":
         raise InputError(f"{args.model}: expected a .safetensors weights file")
+    if not args.images.is_dir():
+        raise InputError(f"{args.images}: not a folder of images")
     spec = NoiseSpec.parse(args.noise)
     device = resolve_device(args.device)
     model, config = load_weights(args.model, device)
@@ -78,9 +82,33 @@ def run_denoise(args: argparse.Namespace) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")
-    summary = {k: v for k, v in result.items() if k not in ("per_image",)}
-    print(json.dumps(_drop_per_image(summary), indent=2))
+    if args.card:
+        record_in_card(args.model, args.images.name, result)
+    print(json.dumps(_drop_per_image(result), indent=2))
     return 0
+
+
+def record_in_card(model: Path, dataset: str, result: dict) -> None:
+    """Add ``{dataset: {noise: {mode: {psnr, ssim}}}}`` to the model card, atomically."""
+    from edgerestore.models.weights_io import card_path, load_card
+
+    card = load_card(model)
+    if not card:
+        raise InputError(f"{model}: has no model card to record the evaluation in")
+    modes = result.get("modes") or {result["mode"]: result}
+    entry = card.setdefault("evaluation", {}).setdefault(dataset, {}).setdefault(
+        result["noise"], {})
+    for mode, scored in modes.items():
+        entry[mode] = {k: round(scored[k], 4) for k in ("psnr", "ssim") if k in scored}
+        entry[mode]["seed"] = result["seed"]
+    for base in ("cbm3d", "bm3d"):
+        if base in result:
+            entry[base] = {k: round(result[base][k], 4) for k in ("psnr", "ssim")
+                           if k in result[base]}
+    path = card_path(model)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=2) + "\n")
+    tmp.replace(path)
 
 
 def _drop_per_image(obj):
