@@ -94,23 +94,21 @@ def test_kill_9_then_resume_from_the_cli(tmp_path, data_dir):
     out, run = tmp_path / "k.safetensors", tmp_path / "krun"
     cmd = [sys.executable, "-m", "edgerestore", "-q", "train", "blindspot", "--data",
            str(data_dir), "--out", str(out), "--run-dir", str(run), "--width", "8", "--depth",
-           "2", "--branch-width", "4", "--mix-widths", "8", "--steps", "3000", "--batch", "1",
+           "2", "--branch-width", "4", "--mix-widths", "8", "--steps", "400", "--batch", "1",
            "--patch", "24", "--checkpoint-every", "10", "--device", "cpu", "--threads", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while not (run / "checkpoint.pt").exists() and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
+        time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not out.exists(), "the run finished before it could be killed"
     step = torch.load(run / "checkpoint.pt", weights_only=False)["step"]
     assert step >= 10
-    cmd[cmd.index("3000")] = "3000"
     done = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     card = json.loads(out.with_suffix(".json").read_text())
-    assert card["history"][-1]["step"] == 3000
+    assert card["history"][-1]["step"] == 400
 
 
 def test_eval_cli_writes_the_documented_json(tmp_path, data_dir):
