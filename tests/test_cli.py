@@ -77,10 +77,18 @@ def test_bad_noise_spec_is_a_user_error(tmp_path, capsys):
     assert "bad noise" in capsys.readouterr().err
 
 
-def test_demo_writes_report_with_real_numbers(tmp_path: Path):
+def test_demo_denoises_the_samples_for_real(tmp_path: Path):
     assert main(["-q", "demo", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert len(report["images"]) >= 3
     for row in report["images"]:
         assert 18 < row["noisy_psnr"] < 23
-        assert (tmp_path / f"{row['image']}_noisy.png").exists()
+        assert row["denoised_psnr"] > row["noisy_psnr"] + 5
+        assert row["denoised_ssim"] > row["noisy_ssim"]
+        for kind in ("clean", "noisy", "denoised"):
+            assert (tmp_path / f"{row['image']}_{kind}.png").exists()
+
+
+def test_demo_with_unknown_model_is_a_clear_error(tmp_path: Path, capsys):
+    assert main(["-q", "demo", "--out", str(tmp_path), "--model", "nope"]) == 2
+    assert "no shipped weights named 'nope'" in capsys.readouterr().err

@@ -3,6 +3,15 @@
 Order here is the order in ``edgerestore --help``.
 """
 
-from edgerestore.commands import add_noise, compare, demo, evaluate, macs, samples, train
+from edgerestore.commands import (
+    add_noise,
+    compare,
+    demo,
+    evaluate,
+    macs,
+    restore,
+    samples,
+    train,
+)
 
-COMMAND_MODULES = [demo, train, evaluate, macs, samples, add_noise, compare]
+COMMAND_MODULES = [demo, train, evaluate, restore, macs, samples, add_noise, compare]

@@ -1,0 +1,261 @@
+"""``edgerestore deblur | inpaint | upscale``: plug-and-play restoration of one image.
+
+Each command reads an opaque image (8 or 16 bit), runs a numpy solver of
+:mod:`edgerestore.runtime` with a trained denoiser standing in for the image prior
+(ADMM with the MAP denoiser of Bigdeli et al. 2020 by default; HQS; for deblurring
+also the DMSP baseline) and writes the result atomically, never over its input unless
+``--in-place`` says so. Noise levels are given in 0-255 units like everywhere else in
+the CLI; ``--rho`` is in the solvers' [0, 1] intensity units, where it defaults to
+``1 / sigma_d^2`` with ``sigma_d`` the denoiser's training level from its model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from edgerestore.commands.paths import check_output
+from edgerestore.console import log, progress
+from edgerestore.errors import ImageError, InputError, ModelFileError, require
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from edgerestore.runtime.denoiser_protocol import Denoiser
+    from edgerestore.runtime.image_io import ImageInfo
+    from edgerestore.runtime.pnp import Callback, Result
+
+#: Denoiser files this version can run; ONNX / TFLite are added in :func:`load_denoiser`.
+DENOISER_SUFFIXES = (".safetensors",)
+KERNEL_HELP = "blur kernel: K.png, K.npy, FILE.npz:NAME or FILE.mat:INDEX (1-based)"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser("deblur", help="remove a known blur (plug-and-play ADMM, HQS or DMSP)",
+                       description="Non-blind deblurring with a trained denoiser as the prior.")
+    _common_args(d)
+    d.add_argument("--kernel", required=True, help=KERNEL_HELP)
+    d.add_argument("--sigma", type=float,
+                   help="noise std, 0-255 (default: estimated from the image, noise-blind)")
+    d.add_argument("--method", choices=("admm", "hqs", "dmsp"), default="admm",
+                   help="ADMM with the MAP denoiser (default), HQS, or the DMSP baseline")
+    d.add_argument("--dae", type=Path,
+                   help="DAE prior for --method dmsp (default: the --denoiser itself)")
+    d.add_argument("--boundary", choices=("same", "circular", "valid"), default="same",
+                   help="same: a photo, output of the same size (default); circular: "
+                        "synthetic periodic blur; valid: output k-1 pixels larger")
+    d.set_defaults(func=run_deblur)
+
+    i = sub.add_parser("inpaint", help="fill in missing pixels given a mask",
+                       description="Inpainting with a trained denoiser as the prior.")
+    _common_args(i)
+    i.add_argument("--mask", type=Path, required=True,
+                   help="mask image of the same size: white = known pixel, black = fill in")
+    i.add_argument("--sigma", type=float, default=2.55,
+                   help="noise std of the known pixels, 0-255 (default 2.55)")
+    i.add_argument("--method", choices=("admm", "hqs"), default="admm")
+    i.set_defaults(func=run_inpaint)
+
+    u = sub.add_parser("upscale", help="super-resolve by an integer factor",
+                       description="Super-resolution with a trained denoiser as the prior.")
+    _common_args(u)
+    u.add_argument("--scale", type=int, choices=(2, 3, 4), required=True)
+    u.add_argument("--kernel", help=f"anti-aliasing {KERNEL_HELP} (default: Gaussian, "
+                                    "std scale/2)")
+    u.add_argument("--sigma", type=float,
+                   help="noise std, 0-255 (default: estimated from the image)")
+    u.add_argument("--method", choices=("admm", "hqs"), default="admm")
+    u.set_defaults(func=run_upscale)
+
+
+def _common_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", type=Path, help="input image")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output image")
+    p.add_argument("--denoiser", type=Path, required=True,
+                   help=f"denoiser weights ({', '.join(DENOISER_SUFFIXES)})")
+    p.add_argument("--iters", type=int, help="solver iterations (default: the method's own)")
+    p.add_argument("--rho", type=float,
+                   help="ADMM penalty in [0,1] units (default 1/sigma_d^2, sigma_d from the card)")
+    p.add_argument("--bit-depth", type=int, choices=(8, 16),
+                   help="output bit depth (default: 16 for a 16-bit input written as .png, else 8)")
+    p.add_argument("--in-place", action="store_true", help="allow overwriting the input")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+
+
+class LoadedDenoiser(NamedTuple):
+    """A denoiser callable and the noise std (in [0, 1] units) it works at."""
+
+    denoise: Denoiser
+    sigma: float
+
+
+def load_denoiser(path: Path, device: str = "auto") -> LoadedDenoiser:
+    """Open a denoiser file by its suffix: the single place where formats are dispatched.
+
+    The strength falls back to the paper's 11/255 (with a warning) when the file does
+    not record its training level.
+    """
+    from edgerestore.runtime.pnp import MAP_DENOISER_SIGMA
+
+    suffix = path.suffix.lower()
+    if suffix not in DENOISER_SUFFIXES:
+        raise ModelFileError(f"{path}: unsupported denoiser file type {suffix or '(none)'!r}; "
+                             f"supported: {', '.join(DENOISER_SUFFIXES)}")
+    require("torch", package="torch", extra="train", purpose=f"running {path.name}")
+    from edgerestore.models.run_state import resolve_device
+    from edgerestore.models.torch_denoisers import denoiser_sigma, load_torch_denoiser
+
+    denoise = load_torch_denoiser(path, resolve_device(device))
+    sigma = denoiser_sigma(path)
+    if sigma is None:
+        log.warning("%s: its model card records no training sigma; assuming 11/255", path)
+        sigma = MAP_DENOISER_SIGMA
+    return LoadedDenoiser(denoise, sigma)
+
+
+def run_deblur(args: argparse.Namespace) -> int:
+    from edgerestore.runtime.dmsp import dmsp_deblur
+    from edgerestore.runtime.kernels import load_kernel, validate_kernel
+    from edgerestore.runtime.pnp import deblur
+
+    _check_options(args, dmsp=args.method == "dmsp")
+    image, info = _read_input(args)
+    kernel = validate_kernel(load_kernel(args.kernel), image.shape, name=f"kernel {args.kernel}")
+    sigma_n = noise_sigma(args.sigma)
+    den = load_denoiser(args.denoiser, args.device)
+    if args.method == "dmsp":
+        dae = load_denoiser(args.dae, args.device) if args.dae else den
+        iters = {} if args.iters is None else {"iters": args.iters}
+        with iteration_progress("dmsp", args.iters) as tick:
+            result = dmsp_deblur(image, kernel, dae.denoise, sigma_n=sigma_n,
+                                 boundary=args.boundary, sigma_dae=dae.sigma, callback=tick,
+                                 **iters)
+    else:
+        with iteration_progress(args.method, args.iters) as tick:
+            result = deblur(image, kernel, den.denoise, sigma_n=sigma_n, boundary=args.boundary,
+                            method=args.method, iters=args.iters, rho=args.rho,
+                            denoiser_sigma=den.sigma, callback=tick)
+    _write(args, result, info)
+    return 0
+
+
+def run_inpaint(args: argparse.Namespace) -> int:
+    from edgerestore.runtime.pnp import inpaint
+
+    _check_options(args)
+    image, info = _read_input(args)
+    mask = _read_mask(args.mask, image.shape)
+    den = load_denoiser(args.denoiser, args.device)
+    with iteration_progress(args.method, args.iters) as tick:
+        result = inpaint(image, mask, den.denoise, sigma_n=noise_sigma(args.sigma),
+                         method=args.method, iters=args.iters, rho=args.rho,
+                         denoiser_sigma=den.sigma, callback=tick)
+    _write(args, result, info)
+    return 0
+
+
+def run_upscale(args: argparse.Namespace) -> int:
+    from edgerestore.runtime.kernels import load_kernel
+    from edgerestore.runtime.pnp import upscale
+
+    _check_options(args)
+    image, info = _read_input(args)
+    kernel = load_kernel(args.kernel) if args.kernel else None
+    sigma_n = noise_sigma(args.sigma)
+    den = load_denoiser(args.denoiser, args.device)
+    with iteration_progress(args.method, args.iters) as tick:
+        result = upscale(image, args.scale, den.denoise, kernel=kernel, sigma_n=sigma_n,
+                         method=args.method, iters=args.iters, rho=args.rho,
+                         denoiser_sigma=den.sigma, callback=tick)
+    _write(args, result, info)
+    return 0
+
+
+def noise_sigma(sigma: float | None) -> float | None:
+    """A 0-255 command-line noise std in the solvers' [0, 1] units (None stays None)."""
+    if sigma is None:
+        return None
+    if not (math.isfinite(sigma) and sigma >= 0):
+        raise InputError(f"--sigma must be a finite value >= 0 (0-255 units), got {sigma}")
+    return sigma / 255.0
+
+
+@contextmanager
+def iteration_progress(desc: str, total: int | None) -> Iterator[Callback]:
+    """A solver callback that advances the shared progress bar once per iteration.
+
+    It drives :func:`edgerestore.console.progress` by hand, so the bar looks like every
+    other one and ``--quiet`` silences it; without a known total it just counts.
+    """
+    ticks = progress(itertools.count() if total is None else range(total), desc=desc,
+                     total=total, unit="it")
+
+    def tick(_iteration: int, _estimate: np.ndarray, _info: dict[str, float]) -> None:
+        next(ticks, None)
+
+    try:
+        yield tick
+    finally:
+        ticks.close()
+
+
+def _check_options(args: argparse.Namespace, *, dmsp: bool = False) -> None:
+    """Refuse options the chosen method would silently ignore."""
+    if args.rho is not None and args.method != "admm":
+        raise InputError("--rho only applies to --method admm")
+    if getattr(args, "dae", None) and not dmsp:
+        raise InputError("--dae only applies to --method dmsp")
+
+
+def _read_input(args: argparse.Namespace) -> tuple[np.ndarray, ImageInfo]:
+    """Check the output path first (fail before any work), then read an opaque image."""
+    from PIL import Image
+
+    from edgerestore.runtime.image_io import read_image
+
+    check_output(args.input, args.output, in_place=args.in_place)
+    suffix = args.output.suffix.lower()
+    if suffix not in Image.registered_extensions():
+        raise InputError(f"{args.output}: unknown image extension {suffix or '(none)'!r}")
+    if args.bit_depth == 16 and suffix != ".png":
+        raise InputError(f"{args.output}: 16-bit output must be a .png file")
+    image, info = read_image(args.input)
+    if info.has_alpha:
+        raise ImageError(f"{args.input}: has an alpha channel; restoration needs an opaque "
+                         "image (flatten or drop the alpha first)")
+    return image, info
+
+
+def _read_mask(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    """A boolean HxWx1 (or per-channel HxWxC) mask: white (>= 0.5) marks known pixels."""
+    import numpy as np
+
+    from edgerestore.runtime.image_io import read_image
+
+    pixels, info = read_image(path)
+    if info.has_alpha:
+        raise InputError(f"{path}: mask has an alpha channel; save it as plain black and white")
+    if pixels.shape[:2] != shape[:2]:
+        raise InputError(f"{path}: mask is {pixels.shape[1]}x{pixels.shape[0]}, "
+                         f"the image is {shape[1]}x{shape[0]}")
+    if pixels.shape[2] == 3 and np.all(pixels == pixels[:, :, :1]):
+        pixels = pixels[:, :, :1]
+    return pixels >= 0.5
+
+
+def _write(args: argparse.Namespace, result: Result, info: ImageInfo) -> None:
+    from edgerestore.runtime.image_io import write_image
+
+    bit_depth = args.bit_depth or (
+        16 if info.bit_depth == 16 and args.output.suffix.lower() == ".png" else 8)
+    write_image(args.output, result.x, bit_depth=bit_depth)
+    # Only ADMM has a tolerance; HQS and DMSP always run their full schedule.
+    state = ("" if args.method != "admm" else
+             ", converged" if result.converged else ", not converged within --iters")
+    log.info("wrote %s (%d iterations%s, noise sigma %.2f/255)", args.output,
+             result.iterations, state, result.sigma_n * 255.0)
