@@ -107,8 +107,9 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
         step, elapsed, history = state["step"], state["elapsed"], state["history"]
         log.info("resumed %s at step %d", ckpt_path, step)
     images = load_images(cfg.data, cfg.channels, cfg.limit_images)
-    dev = (noisy_set(cfg.dev_images, spec if not spec.is_range else NoiseSpec.parse("gauss:25"),
-                     0, cfg.channels, cfg.dev_count) if cfg.dev_images else None)
+    dev_noise = spec if not spec.is_range else NoiseSpec.parse("gauss:25")
+    dev = (noisy_set(cfg.dev_images, dev_noise, 0, cfg.channels, cfg.dev_count)
+           if cfg.dev_images else None)
     use_amp = cfg.amp and device == "cuda"
     model.train()
     bar = progress(range(step, cfg.steps), desc="train blindspot", unit="step",
@@ -163,6 +164,10 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
         "training": {**asdict(cfg), "images_seen": cfg.steps * cfg.batch,
                      "training_images": len(images), "data_name": Path(cfg.data).name,
                      "clean_targets_used": False},
+        "noise": str(spec),
+        "sigma": spec.low if spec.kind == "gauss" and not spec.is_range else None,
+        "dev_set": (f"{Path(cfg.dev_images).name}, first {cfg.dev_count} images, "
+                    f"{dev_noise}, seed 0, posterior mean") if dev else None,
         "hardware": hardware(device),
         "wall_time_s": round(elapsed, 1),
         "history": history,

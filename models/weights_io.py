@@ -9,11 +9,8 @@ silently half-initialised model.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ from torch import nn
 
 from edgerestore.errors import ModelFileError
 from edgerestore.models.registry import build_model
+from edgerestore.runtime.atomic import atomic_write
 
 CONFIG_KEY = "edgerestore_config"
 
@@ -44,23 +42,12 @@ def save_weights(model: nn.Module, config: dict[str, Any], path: str | Path,
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous()
                for k, v in model.state_dict().items()}
-    _atomic(path, lambda tmp: save_file(tensors, tmp, metadata={CONFIG_KEY: json.dumps(config)}))
+    metadata = {CONFIG_KEY: json.dumps(config)}
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
     if card is not None:
         card = {**card, "config": config, "weights_sha256": sha256(path)}
         text = json.dumps(card, indent=2) + "\n"
-        _atomic(card_path(path), lambda tmp: Path(tmp).write_text(text))
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        atomic_write(card_path(path), text.encode())
 
 
 def read_config(path: str | Path) -> dict[str, Any]:

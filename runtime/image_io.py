@@ -10,10 +10,8 @@ writes so that a failed or interrupted run never leaves a half-written output.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from edgerestore.errors import ImageError, InputError, MissingDependencyError
 from edgerestore.runtime import png16
+from edgerestore.runtime.atomic import atomic_write
 
 #: Default pixel budget: 100 megapixels, well above a 24 MP phone photo.
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -210,17 +209,7 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, *, bit_depth: i
         raise InputError(f"{path.parent}: output folder does not exist")
     pixels = to_uint(image, bit_depth)
     encoded = _encode(pixels, suffix, bit_depth, path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(encoded)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, encoded)
 
 
 def _encode(pixels: np.ndarray, suffix: str, bit_depth: int, path: Path) -> bytes:

@@ -204,3 +204,14 @@ def test_write_is_atomic_and_leaves_nothing_on_failure(tmp_path, rgb):
 def test_write_into_missing_folder_is_an_input_error(tmp_path: Path, rgb):
     with pytest.raises(InputError, match="does not exist"):
         write_image(tmp_path / "no" / "x.png", rgb)
+
+
+def test_outputs_get_normal_file_permissions(tmp_path, rgb):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        write_image(tmp_path / "p.png", rgb)
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "p.png").stat().st_mode & 0o777 == 0o644

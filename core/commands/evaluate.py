@@ -134,6 +134,7 @@ def run_denoise(args: argparse.Namespace) -> int:
 def record_in_card(model: Path, dataset: str, result: dict) -> None:
     """Add ``{dataset: {noise: {mode: {psnr, ssim}}}}`` to the model card, atomically."""
     from edgerestore.models.weights_io import card_path, load_card
+    from edgerestore.runtime.atomic import atomic_write
 
     card = load_card(model)
     if not card:
@@ -148,10 +149,7 @@ def record_in_card(model: Path, dataset: str, result: dict) -> None:
         if base in result:
             entry[base] = {k: round(result[base][k], 4) for k in ("psnr", "ssim")
                            if k in result[base]}
-    path = card_path(model)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(card, indent=2) + "\n")
-    tmp.replace(path)
+    atomic_write(card_path(model), (json.dumps(card, indent=2) + "\n").encode())
 
 
 #: Mean squared Laplacian of natural images in [0, 1] units (0.02-0.06 on Set3C and
