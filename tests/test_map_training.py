@@ -56,6 +56,11 @@ def test_trained_pair_satisfies_the_map_guarantee(tmp_path, data_dir):
     report = check_map(den, dae, clean, cfg.sigma_v_unit, cfg.sigma_r_unit, cfg.rho_value)
     assert report["objective_lowest_at_D"]
     assert report["grad_ratio_D_over_v"] < 0.5
+    assert main(["-q", "check-map", "--map", cfg.out, "--dae", cfg.dae_out, "--images",
+                 str(data_dir), "--limit", "2", "--card"]) == 0
+    assert load_card(cfg.out)["map_check"]["objective_lowest_at_D"] is True
+    assert main(["-q", "check-map", "--map", cfg.dae_out, "--dae", cfg.out, "--images",
+                 str(data_dir)]) == 2
 
 
 def test_map_resume_matches_an_uninterrupted_run(tmp_path, data_dir, monkeypatch):

@@ -9,9 +9,12 @@ from edgerestore.commands import (
     demo,
     evaluate,
     macs,
+    map_check,
     restore,
     samples,
     train,
 )
 
-COMMAND_MODULES = [demo, train, evaluate, restore, macs, samples, add_noise, compare]
+COMMAND_MODULES = [
+    demo, train, evaluate, restore, map_check, macs, samples, add_noise, compare,
+]
