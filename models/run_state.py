@@ -11,12 +11,32 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from edgerestore.errors import InputError
+
+
+@dataclass(kw_only=True)
+class RunSettings:
+    """Settings every trainer has; each trainer's dataclass adds its own recipe."""
+
+    data: str
+    out: str
+    run_dir: str
+    channels: int = 3
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    checkpoint_every: int = 250
+    dev_images: str | None = None
+    dev_count: int = 4
+    limit_images: int | None = None
+    threads: int | None = None
+
 
 #: Settings a resumed run may change: where and how it runs, not what it learns.
 RESUME_MAY_CHANGE = {"device", "threads", "dev_images", "dev_count", "checkpoint_every", "amp"}

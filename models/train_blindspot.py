@@ -29,20 +29,22 @@ from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
 from edgerestore.models.evaluate import noisy_set, score, torch_denoiser
 from edgerestore.models.patches import load_images, sample_batch
 from edgerestore.models.registry import build_model
-from edgerestore.models.run_state import hardware, load_checkpoint, resolve_device, save_checkpoint
+from edgerestore.models.run_state import (
+    RunSettings,
+    hardware,
+    load_checkpoint,
+    resolve_device,
+    save_checkpoint,
+)
 from edgerestore.models.schedule import ramped_lr
 from edgerestore.models.weights_io import save_weights
 from edgerestore.runtime.noise import NoiseSpec
 
 
-@dataclass
-class BlindSpotTraining:
+@dataclass(kw_only=True)
+class BlindSpotTraining(RunSettings):
     """Everything that defines a run (recorded in the checkpoint and the model card)."""
 
-    data: str
-    out: str
-    run_dir: str
-    channels: int = 3
     noise: str = "gauss25"
     sigma_mode: str = "known"
     already_noisy: bool = False
@@ -52,14 +54,6 @@ class BlindSpotTraining:
     batch: int = 4
     patch: int = 64
     lr: float = 3e-4
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    checkpoint_every: int = 250
-    dev_images: str | None = None
-    dev_count: int = 4
-    limit_images: int | None = None
-    threads: int | None = None
 
 
 def build(cfg: BlindSpotTraining) -> BlindSpotDenoiser:

@@ -30,21 +30,23 @@ from edgerestore.console import log, progress
 from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.evaluate import noisy_set, score
 from edgerestore.models.patches import load_images, sample_batch
-from edgerestore.models.run_state import hardware, load_checkpoint, resolve_device, save_checkpoint
+from edgerestore.models.run_state import (
+    RunSettings,
+    hardware,
+    load_checkpoint,
+    resolve_device,
+    save_checkpoint,
+)
 from edgerestore.models.schedule import ramped_lr
 from edgerestore.models.weights_io import save_weights
 from edgerestore.runtime.noise import NoiseSpec
 
 
-@dataclass
-class MapTraining:
+@dataclass(kw_only=True)
+class MapTraining(RunSettings):
     """Everything that defines a MAP-denoiser run (recorded in checkpoint and cards)."""
 
-    data: str
-    out: str
     dae_out: str
-    run_dir: str
-    channels: int = 3
     sigma_r: float = 11.0
     sigma_v: float | None = None
     rho: float | None = None
@@ -56,14 +58,6 @@ class MapTraining:
     batch: int = 16
     patch: int = 40
     lr: float = 1e-3
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    checkpoint_every: int = 250
-    dev_images: str | None = None
-    dev_count: int = 4
-    limit_images: int | None = None
-    threads: int | None = None
 
     @property
     def sigma_r_unit(self) -> float:

@@ -32,19 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--mix-widths", type=int, nargs="+", default=[99, 99],
                    help="1x1 mixing widths (dilated net)")
     b.add_argument("--base-width", type=int, default=48, help="U-Net width (laine_unet)")
-    b.add_argument("--steps", type=int, default=10000)
-    b.add_argument("--batch", type=int, default=4)
-    b.add_argument("--patch", type=int, default=64)
-    b.add_argument("--lr", type=float, default=3e-4)
-    b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    b.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on CUDA")
-    b.add_argument("--threads", type=int, help="torch CPU threads")
-    b.add_argument("--checkpoint-every", type=int, default=250)
-    b.add_argument("--dev-images", type=Path, help="folder for a dev-set PSNR at checkpoints")
-    b.add_argument("--dev-count", type=int, default=4)
-    b.add_argument("--limit-images", type=int, help="use only the first N training images")
-    b.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    add_run_options(b, steps=10000, batch=4, patch=64, lr=3e-4)
     b.set_defaults(func=run_blindspot)
 
     m = kinds.add_parser("map", help="DAE prior R and MAP denoiser D (Bigdeli et al. 2020)",
@@ -62,20 +50,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--width", type=int, default=64)
     m.add_argument("--dae-depth", type=int, default=17)
     m.add_argument("--dae-width", type=int, default=64)
-    m.add_argument("--steps", type=int, default=20000)
-    m.add_argument("--batch", type=int, default=16)
-    m.add_argument("--patch", type=int, default=40)
-    m.add_argument("--lr", type=float, default=1e-3)
-    m.add_argument("--seed", type=int, default=0)
-    m.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    m.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on CUDA")
-    m.add_argument("--threads", type=int, help="torch CPU threads")
-    m.add_argument("--checkpoint-every", type=int, default=250)
-    m.add_argument("--dev-images", type=Path, help="folder for a dev-set PSNR at checkpoints")
-    m.add_argument("--dev-count", type=int, default=4)
-    m.add_argument("--limit-images", type=int, help="use only the first N training images")
-    m.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    add_run_options(m, steps=20000, batch=16, patch=40, lr=1e-3)
     m.set_defaults(func=run_map)
+
+
+def add_run_options(p: argparse.ArgumentParser, *, steps: int, batch: int, patch: int,
+                    lr: float) -> None:
+    """Options every trainer shares: schedule, seed, device, checkpoints, dev set."""
+    p.add_argument("--steps", type=int, default=steps)
+    p.add_argument("--batch", type=int, default=batch)
+    p.add_argument("--patch", type=int, default=patch)
+    p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on CUDA")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--checkpoint-every", type=int, default=250)
+    p.add_argument("--dev-images", type=Path, help="folder for a dev-set PSNR at checkpoints")
+    p.add_argument("--dev-count", type=int, default=4)
+    p.add_argument("--limit-images", type=int, help="use only the first N training images")
+    p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
 
 
 def run_blindspot(args: argparse.Namespace) -> int:
