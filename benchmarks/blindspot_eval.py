@@ -4,9 +4,9 @@ For each model: CBSD68 (colour) or BSD68 and Set12 (grey) at sigma 25, seed 0,
 with the three inference modes (posterior mean with the known sigma, with an
 estimated sigma, prior mean only) and (C)BM3D at the true sigma on the same noisy
 images in the same run. Results go into the model cards, into
-``benchmarks/results/blindspot_<model>_<set>.json``, and into the table
+``benchmarks/results/<model>_<set>.json``, and into the table
 ``benchmarks/results/blindspot.md`` together with MACs per pixel (Laine's U-Net for
-reference).
+reference). ``--models`` re-evaluates a subset; the other rows of the table are kept.
 
     python benchmarks/blindspot_eval.py --data-root ../shared/data
 """
@@ -48,7 +48,7 @@ def main() -> None:
         model, config = load_weights(weights)
         macs = count(model.backbone, config["channels"], 256, 256)
         for dataset in MODELS[name]:
-            js = out / f"blindspot_{name}_{dataset}.json"
+            js = out / f"{name}_{dataset}.json"
             code = cli(["-q", "eval", "denoise", "--model", str(weights), "--images",
                         str(args.data_root / "eval" / dataset), "--noise",
                         f"gauss:{args.sigma:g}", "--seed", "0", "--mode", "all", "--bm3d",
@@ -62,10 +62,15 @@ def main() -> None:
                          **{m: result["modes"][m]["psnr"] for m in result["modes"]},
                          "bm3d": baseline["psnr"], "bm3d_name": "CBM3D" if "cbm3d" in result
                          else "BM3D"})
+    summary_path = out / "blindspot_summary.json"
+    if summary_path.exists():  # keep the rows of models not re-evaluated in this run
+        earlier = json.loads(summary_path.read_text())["rows"]
+        rows += [r for r in earlier if r["model"] not in args.models]
+    rows.sort(key=lambda r: (list(MODELS).index(r["model"]), r["dataset"]))
     laine = count(LaineBlindSpotUNet(3, gaussian_head.out_channels_for(3)), 3, 256, 256)
     summary = {"sigma": args.sigma, "seed": 0, "rows": rows,
                "laine_macs_per_pixel": laine.macs_per_pixel, "laine_params": laine.params}
-    (out / "blindspot_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n")
     (out / "blindspot.md").write_text(table(summary))
     print(table(summary))
 

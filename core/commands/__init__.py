@@ -8,6 +8,7 @@ from edgerestore.commands import (
     compare,
     demo,
     evaluate,
+    export,
     macs,
     map_check,
     restore,
@@ -16,5 +17,5 @@ from edgerestore.commands import (
 )
 
 COMMAND_MODULES = [
-    demo, train, evaluate, restore, map_check, macs, samples, add_noise, compare,
+    demo, train, evaluate, export, restore, map_check, macs, samples, add_noise, compare,
 ]
