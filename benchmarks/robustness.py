@@ -21,24 +21,15 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from edgerestore.models.bm3d_baseline import bm3d_denoiser
 from edgerestore.models.evaluate import noisy_set, score, torch_denoiser
+from edgerestore.models.torch_denoisers import TorchDenoiser
 from edgerestore.models.weights_io import load_weights
 from edgerestore.runtime.noise import NoiseSpec
 
 HERE = Path(__file__).resolve().parent
-
-
-def fixed_sigma(model, sigma255: float):
-    """Posterior mean with a fixed assumed sigma, whatever the true one is."""
-    def run(noisy: np.ndarray, _level: float) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(noisy.transpose(2, 0, 1)))[None]
-        out = model.denoise(x, torch.tensor([sigma255 / 255.0]))
-        return out[0].permute(1, 2, 0).numpy()
-    return run
 
 
 def main() -> None:
@@ -59,11 +50,12 @@ def main() -> None:
     start = time.perf_counter()
     m25, cfg25 = load_weights(args.model25)
     mrange, _ = load_weights(args.model_range)
+    assumed25 = TorchDenoiser(m25, cfg25, "cpu", str(args.model25))  # sigma fixed at 25
     channels = cfg25["channels"]
     methods = {
         "sigma25 model, sigma known": torch_denoiser(m25, "posterior", "gauss"),
         "sigma25 model, sigma estimated (MAD)": torch_denoiser(m25, "estimated", "gauss"),
-        "sigma25 model, sigma assumed 25": fixed_sigma(m25, 25.0),
+        "sigma25 model, sigma assumed 25": lambda noisy, _level: assumed25(noisy, 25 / 255),
         "sigma5-50 model, sigma known": torch_denoiser(mrange, "posterior", "gauss"),
         "CBM3D, sigma known": bm3d_denoiser(args.bm3d_cache),
     }

@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -38,6 +37,7 @@ from edgerestore.models.run_state import (
     save_checkpoint,
 )
 from edgerestore.models.schedule import ramped_lr
+from edgerestore.models.torch_denoisers import TorchDenoiser
 from edgerestore.models.weights_io import save_weights
 from edgerestore.runtime.noise import NoiseSpec
 
@@ -70,15 +70,6 @@ class MapTraining(RunSettings):
     @property
     def rho_value(self) -> float:
         return self.rho if self.rho is not None else 2.0 / self.sigma_r_unit**2
-
-
-def dncnn_denoiser(model: DnCNN, device: str = "cpu"):
-    """A DnCNN as a ``Denoise`` callable on float HxWxC images (the level is ignored)."""
-    def run(noisy: np.ndarray, _level: float = 0.0) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(noisy.transpose(2, 0, 1)))[None].to(device)
-        with torch.no_grad():
-            return model(x)[0].permute(1, 2, 0).cpu().numpy()
-    return run
 
 
 def map_loss(d_out: Tensor, v: Tensor, dae: DnCNN, sigma_r: float, rho: float,
@@ -151,7 +142,8 @@ def train_map(cfg: MapTraining, resume: bool = False) -> dict[str, Any]:
             entry = {"step": done, "loss_dae": running_r, "loss_map": running_d, "lr": lr}
             if dev:
                 den.eval()
-                entry["dev_psnr_map"] = score(dncnn_denoiser(den, device), dev, desc="dev",
+                as_denoiser = TorchDenoiser(den, den.config(), device, "map")
+                entry["dev_psnr_map"] = score(as_denoiser, dev, desc="dev",
                                               with_ssim=False)["psnr"]
                 den.train()
             history.append(entry)
