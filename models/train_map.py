@@ -8,9 +8,16 @@ each with its own Adam:
   Gaussian-smoothed image prior (Alain & Bengio), which is what makes it a prior.
 * D (MAP denoiser) on noisy ``v = x + N(0, sigma_v^2)``:
   ``MSE(D(v), R(D(v) + n)) / sigma_R^2 + (rho / 2) MSE(v, D(v))``, ``rho = 2 / sigma_R^2``
-  by default. R's weights get no gradient from it (they are frozen during the D
-  step), but the gradient flows *through* R into D. At the optimum D(v) is a
-  stationary point of the MAP objective (see :mod:`map_check`).
+  by default. R's output is a constant of this loss (stop-gradient, as in the
+  authors' release): the D gradient is then ``2 (D - R(D + n)) / sigma_R^2 + rho (D - v)``,
+  i.e. the DAE's estimate of the prior gradient plus the data term, so at the optimum
+  D(v) is a stationary point of the MAP objective (see :mod:`map_check`). Letting the
+  gradient flow through R's input instead adds R's Jacobian to that gradient and trains
+  D towards a different, much weaker denoiser (our first CPU run did exactly that).
+
+Warm starts: ``init_dae`` / ``init_map`` load weights of the same shape (D may start
+from R, which is already a good denoiser at sigma_R), and ``freeze_dae`` trains D alone
+against a fixed, already trained R (how the efficient MAP variant is made).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from edgerestore.console import log, progress
+from edgerestore.errors import InputError
 from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.evaluate import noisy_set, score
 from edgerestore.models.patches import load_images, sample_batch
@@ -38,7 +46,7 @@ from edgerestore.models.run_state import (
 )
 from edgerestore.models.schedule import ramped_lr
 from edgerestore.models.torch_denoisers import TorchDenoiser
-from edgerestore.models.weights_io import save_weights
+from edgerestore.models.weights_io import load_weights, save_weights
 from edgerestore.runtime.noise import NoiseSpec
 
 
@@ -58,6 +66,9 @@ class MapTraining(RunSettings):
     batch: int = 16
     patch: int = 40
     lr: float = 1e-3
+    init_dae: str | None = None
+    init_map: str | None = None
+    freeze_dae: bool = False
 
     @property
     def sigma_r_unit(self) -> float:
@@ -76,9 +87,20 @@ def map_loss(d_out: Tensor, v: Tensor, dae: DnCNN, sigma_r: float, rho: float,
              gen: torch.Generator | None = None) -> Tensor:
     """The D loss; ``dae``'s parameters must already be frozen."""
     n = torch.randn(d_out.shape, generator=gen, device=d_out.device) * sigma_r
-    prior = F.mse_loss(d_out, dae(d_out + n)) / sigma_r**2
+    prior = F.mse_loss(d_out, dae(d_out + n).detach()) / sigma_r**2
     return prior + 0.5 * rho * F.mse_loss(v, d_out)
 
+
+def _warm_start(net: DnCNN, path: str | None, what: str) -> None:
+    """Copy weights of a same-shaped DnCNN file into ``net`` (any role)."""
+    if path is None:
+        return
+    source, _ = load_weights(path)
+    try:
+        net.load_state_dict(source.state_dict())
+    except RuntimeError as exc:
+        raise InputError(f"{path}: cannot initialise {what} from it ({exc})") from exc
+    log.info("%s initialised from %s", what, path)
 
 
 def train_map(cfg: MapTraining, resume: bool = False) -> dict[str, Any]:
@@ -92,6 +114,10 @@ def train_map(cfg: MapTraining, resume: bool = False) -> dict[str, Any]:
     ckpt_path = run_dir / "checkpoint.pt"
     dae = DnCNN(cfg.channels, cfg.dae_depth, cfg.dae_width, role="dae").to(device)
     den = DnCNN(cfg.channels, cfg.depth, cfg.width, role="map").to(device)
+    if cfg.freeze_dae and cfg.init_dae is None:
+        raise InputError("--freeze-dae needs a trained prior (--init-dae)")
+    _warm_start(dae, cfg.init_dae, "DAE prior R")
+    _warm_start(den, cfg.init_map, "MAP denoiser D")
     opt_r = torch.optim.Adam(dae.parameters(), lr=cfg.lr)
     opt_d = torch.optim.Adam(den.parameters(), lr=cfg.lr)
     start, elapsed, history = 0, 0.0, []
@@ -122,12 +148,16 @@ def train_map(cfg: MapTraining, resume: bool = False) -> dict[str, Any]:
         noise_r = torch.randn(x.shape, generator=gen) * sr
         v = x + torch.randn(x.shape, generator=gen) * cfg.sigma_v_unit
         x, noise_r, v = x.to(device), noise_r.to(device), v.to(device)
-        dae.requires_grad_(True)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-            loss_r = F.mse_loss(dae(x + noise_r).float(), x)
-        opt_r.zero_grad(set_to_none=True)
-        loss_r.backward()
-        opt_r.step()
+        if cfg.freeze_dae:
+            with torch.no_grad():
+                loss_r = F.mse_loss(dae(x + noise_r).float(), x)
+        else:
+            dae.requires_grad_(True)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                loss_r = F.mse_loss(dae(x + noise_r).float(), x)
+            opt_r.zero_grad(set_to_none=True)
+            loss_r.backward()
+            opt_r.step()
         dae.requires_grad_(False)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
             loss_d = map_loss(den(v).float(), v, dae, sr, rho, gen)
@@ -162,14 +192,17 @@ def train_map(cfg: MapTraining, resume: bool = False) -> dict[str, Any]:
                      "sigma_r_unit": sr, "sigma_v_unit": cfg.sigma_v_unit, "rho": rho},
         "hardware": hardware(device), "wall_time_s": round(elapsed, 1), "history": history,
     }
-    save_weights(dae, dae.config(), cfg.dae_out,
-                 {"name": Path(cfg.dae_out).stem, "task": "dae_prior",
-                  "method": "DnCNN denoising autoencoder prior R (Bigdeli et al. 2020)",
-                  "sigma": cfg.sigma_r, **common})
+    # A frozen R is the --init-dae file itself: it is not written again.
+    dae_file = Path(cfg.init_dae) if cfg.freeze_dae else Path(cfg.dae_out)
+    if not cfg.freeze_dae:
+        save_weights(dae, dae.config(), cfg.dae_out,
+                     {"name": Path(cfg.dae_out).stem, "task": "dae_prior",
+                      "method": "DnCNN denoising autoencoder prior R (Bigdeli et al. 2020)",
+                      "sigma": cfg.sigma_r, **common})
     save_weights(den, den.config(), cfg.out,
                  {"name": Path(cfg.out).stem, "task": "map_denoiser",
                   "method": "CNN MAP denoiser D trained against the DAE prior "
                             "(Bigdeli et al. 2020)",
-                  "sigma": cfg.sigma_v_unit * 255, "dae": Path(cfg.dae_out).name, **common})
-    log.info("wrote %s and %s (%.0f s of training)", cfg.out, cfg.dae_out, elapsed)
+                  "sigma": cfg.sigma_v_unit * 255, "dae": dae_file.name, **common})
+    log.info("wrote %s (prior %s, %.0f s of training)", cfg.out, dae_file, elapsed)
     return common

@@ -45,6 +45,37 @@ def test_dae_weights_get_no_gradient_from_the_map_loss():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in den.parameters())
 
 
+def test_map_loss_gradient_is_the_dae_prior_gradient_plus_the_data_term():
+    """R's output is a constant (stop-gradient): dL/dD = 2 (D - R(D + n)) / (N sigma^2)
+    + rho (D - v) / N. Letting the gradient through R's input would add R's Jacobian."""
+    torch.manual_seed(0)
+    dae = DnCNN(3, 3, 8)
+    dae.requires_grad_(False)
+    v = torch.rand(1, 3, 8, 8)
+    d_out = (v + 0.1 * torch.randn_like(v)).requires_grad_(True)
+    sigma, rho = 0.05, 2 / 0.05**2
+    map_loss(d_out, v, dae, sigma, rho, torch.Generator().manual_seed(3)).backward()
+    n = torch.randn(d_out.shape, generator=torch.Generator().manual_seed(3)) * sigma
+    expected = (2 * (d_out - dae(d_out + n)) / sigma**2 + rho * (d_out - v)) / v.numel()
+    torch.testing.assert_close(d_out.grad, expected.detach(), rtol=1e-4, atol=1e-6)
+
+
+def test_efficient_d_trains_against_a_frozen_prior(tmp_path, data_dir):
+    pair = tiny(tmp_path / "pair", data_dir, steps=4, checkpoint_every=4)
+    train_map(pair)
+    before = Path(pair.dae_out).read_bytes()
+    small = tiny(tmp_path / "small", data_dir, steps=4, checkpoint_every=4, depth=3, width=8,
+                 init_dae=pair.dae_out, freeze_dae=True, dae_out=pair.dae_out)
+    train_map(small)
+    assert Path(pair.dae_out).read_bytes() == before
+    assert load_card(small.out)["dae"] == "dae.safetensors"
+    assert load_weights(small.out)[1]["depth"] == 3
+    with pytest.raises(Exception, match="init-dae"):
+        train_map(replace(small, init_dae=None))
+    with pytest.raises(Exception, match="cannot initialise"):
+        train_map(replace(small, init_map=pair.dae_out, freeze_dae=True))
+
+
 def test_trained_pair_satisfies_the_map_guarantee(tmp_path, data_dir):
     cfg = tiny(tmp_path, data_dir)
     train_map(cfg)

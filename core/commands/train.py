@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edgerestore.errors import require
+from edgerestore.errors import InputError, require
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "denoiser D together on clean patches.")
     m.add_argument("--data", type=Path, required=True, help="folder of clean training images")
     m.add_argument("--out", type=Path, required=True, help="MAP denoiser D .safetensors")
-    m.add_argument("--dae-out", type=Path, required=True, help="DAE prior R .safetensors")
+    m.add_argument("--dae-out", type=Path,
+                   help="DAE prior R .safetensors (required unless --freeze-dae)")
     m.add_argument("--run-dir", type=Path, help="checkpoints (default: runs/<name>)")
     m.add_argument("--channels", type=int, choices=(1, 3), default=3)
     m.add_argument("--sigma-r", type=float, help="DAE noise, 0-255 (default 11 colour, 7 grey)")
@@ -50,6 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--width", type=int, default=64)
     m.add_argument("--dae-depth", type=int, default=17)
     m.add_argument("--dae-width", type=int, default=64)
+    m.add_argument("--init-dae", type=Path, help="start R from these DnCNN weights")
+    m.add_argument("--init-map", type=Path,
+                   help="start D from these DnCNN weights (e.g. the DAE itself)")
+    m.add_argument("--freeze-dae", action="store_true",
+                   help="keep R fixed (needs --init-dae); trains D only")
     add_run_options(m, steps=20000, batch=16, patch=40, lr=1e-3)
     m.set_defaults(func=run_map)
 
@@ -98,12 +104,16 @@ def run_map(args: argparse.Namespace) -> int:
     require("torch", package="torch", extra="train", purpose="training")
     from edgerestore.models.train_map import MapTraining, train_map
 
+    if args.dae_out is None and not args.freeze_dae:
+        raise InputError("--dae-out is required unless --freeze-dae keeps R fixed")
     sigma_r = args.sigma_r if args.sigma_r is not None else (11.0 if args.channels == 3 else 7.0)
     cfg = MapTraining(
-        data=str(args.data), out=str(args.out), dae_out=str(args.dae_out),
+        data=str(args.data), out=str(args.out), dae_out=str(args.dae_out or args.init_dae),
         run_dir=str(args.run_dir or Path("runs") / args.out.stem), channels=args.channels,
         sigma_r=sigma_r, sigma_v=args.sigma_v, rho=args.rho, depth=args.depth,
         width=args.width, dae_depth=args.dae_depth, dae_width=args.dae_width,
+        init_dae=str(args.init_dae) if args.init_dae else None,
+        init_map=str(args.init_map) if args.init_map else None, freeze_dae=args.freeze_dae,
         steps=args.steps, batch=args.batch, patch=args.patch, lr=args.lr, seed=args.seed,
         device=args.device, amp=not args.no_amp, checkpoint_every=args.checkpoint_every,
         dev_images=str(args.dev_images) if args.dev_images else None,
