@@ -135,6 +135,10 @@ def check_options(opts: ExportOptions) -> None:
 def run_export(opts: ExportOptions) -> dict[str, Any]:
     """Export, audit and check every requested file; returns (and writes) the report."""
     check_options(opts)
+    from edgerestore.export.generator_export import is_generator, run_generator_export
+
+    if opts.weights.suffix == ".safetensors" and is_generator(opts.weights):
+        return run_generator_export(opts)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     model = Model(opts)

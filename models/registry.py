@@ -14,6 +14,7 @@ from torch import nn
 from edgerestore.errors import InputError, ModelFileError
 from edgerestore.models.blindspot import DilatedBlindSpotNet
 from edgerestore.models.blindspot_denoiser import build_blindspot_denoiser
+from edgerestore.models.dde import DensityConv, DensityMLP, GeneratorMLP
 from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.laine_unet import LaineBlindSpotUNet
 
@@ -22,6 +23,9 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "laine_unet": LaineBlindSpotUNet,
     "blindspot_denoiser": build_blindspot_denoiser,
     "dncnn": DnCNN,
+    "dde_mlp": DensityMLP,
+    "dde_conv": DensityConv,
+    "dde_generator": GeneratorMLP,
 }
 
 

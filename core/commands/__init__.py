@@ -9,6 +9,7 @@ from edgerestore.commands import (
     demo,
     evaluate,
     export,
+    generate,
     macs,
     map_check,
     restore,
@@ -17,5 +18,6 @@ from edgerestore.commands import (
 )
 
 COMMAND_MODULES = [
-    demo, train, evaluate, export, restore, map_check, macs, samples, add_noise, compare,
+    demo, train, evaluate, export, restore, generate, map_check, macs, samples, add_noise,
+    compare,
 ]

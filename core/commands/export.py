@@ -74,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
         tiles=tuple(dict.fromkeys(args.tile or [(256, 256)])), calib=args.calib,
         calib_count=args.calib_count, raw=args.raw, nhwc=args.nhwc, data=args.data,
         data_limit=args.data_limit))
-    print(format_table(report))
+    if report["task"] == "generate":
+        from edgerestore.export.generator_export import format_table as generator_table
+
+        print(generator_table(report))
+    else:
+        print(format_table(report))
     print(f"report: {args.out / 'report.json'}")
     return 0
 

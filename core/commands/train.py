@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from edgerestore.commands.train_dde import register_dde
 from edgerestore.errors import InputError, require
 
 
@@ -58,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep R fixed (needs --init-dae); trains D only")
     add_run_options(m, steps=20000, batch=16, patch=40, lr=1e-3)
     m.set_defaults(func=run_map)
+    register_dde(kinds)
 
 
 def add_run_options(p: argparse.ArgumentParser, *, steps: int, batch: int, patch: int,
