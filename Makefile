@@ -8,7 +8,7 @@ VENV ?= .venv
 TORCH_VERSION ?= 2.13.0
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
-EXTRAS := train,eval,export,tiff
+EXTRAS := train,eval,export,tiff,dde
 
 .PHONY: demo test lint venv clean
 
