@@ -15,6 +15,7 @@ runtime can configure itself from the file alone. It lives in three places:
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,8 @@ def _embedded_tflite(path: Path) -> str | None:
     except ImportError:
         return None
     data = path.read_bytes()
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ModelFileError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
     try:
         model = schema.Model.GetRootAsModel(data, 0)
         for i in range(model.MetadataLength()):
@@ -81,6 +84,6 @@ def _embedded_tflite(path: Path) -> str | None:
             if buffer.Offset() > 1:  # large models keep buffers after the flatbuffer
                 return data[buffer.Offset() : buffer.Offset() + buffer.Size()].decode()
             return buffer.DataAsNumpy().tobytes().decode()
-    except (IndexError, ValueError, UnicodeDecodeError, AttributeError) as exc:
+    except (IndexError, ValueError, UnicodeDecodeError, AttributeError, struct.error) as exc:
         raise ModelFileError(f"{path}: not a readable TFLite flatbuffer ({exc})") from exc
     return None

@@ -7,6 +7,7 @@ from edgerestore.commands import (
     add_noise,
     compare,
     demo,
+    denoise,
     evaluate,
     export,
     generate,
@@ -18,6 +19,6 @@ from edgerestore.commands import (
 )
 
 COMMAND_MODULES = [
-    demo, train, evaluate, export, restore, generate, map_check, macs, samples, add_noise,
-    compare,
+    demo, train, evaluate, export, denoise, restore, generate, map_check, macs, samples,
+    add_noise, compare,
 ]

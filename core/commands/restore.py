@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from edgerestore.runtime.pnp import Callback, Result
 
 #: Denoiser files this version can run; ONNX / TFLite are added in :func:`load_denoiser`.
-DENOISER_SUFFIXES = (".safetensors",)
+DENOISER_SUFFIXES = (".safetensors", ".onnx", ".tflite")
+EXPORTED_SUFFIXES = (".onnx", ".tflite")
 KERNEL_HELP = "blur kernel: K.png, K.npy, FILE.npz:NAME or FILE.mat:INDEX (1-based)"
 
 
@@ -84,7 +85,10 @@ def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bit-depth", type=int, choices=(8, 16),
                    help="output bit depth (default: 16 for a 16-bit input written as .png, else 8)")
     p.add_argument("--in-place", action="store_true", help="allow overwriting the input")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="torch device for .safetensors denoisers")
+    p.add_argument("--threads", type=int,
+                   help="inference threads for .onnx/.tflite denoisers (default: all cores)")
 
 
 class LoadedDenoiser(NamedTuple):
@@ -94,11 +98,13 @@ class LoadedDenoiser(NamedTuple):
     sigma: float
 
 
-def load_denoiser(path: Path, device: str = "auto") -> LoadedDenoiser:
+def load_denoiser(path: Path, device: str = "auto", threads: int | None = None
+                  ) -> LoadedDenoiser:
     """Open a denoiser file by its suffix: the single place where formats are dispatched.
 
-    The strength falls back to the paper's 11/255 (with a warning) when the file does
-    not record its training level.
+    ``.onnx`` / ``.tflite`` files run on the torch-free runtime (``threads`` applies);
+    ``.safetensors`` weights need torch (``device`` applies). The strength falls back
+    to the paper's 11/255 (with a warning) when the file does not record its level.
     """
     from edgerestore.runtime.pnp import MAP_DENOISER_SIGMA
 
@@ -106,12 +112,20 @@ def load_denoiser(path: Path, device: str = "auto") -> LoadedDenoiser:
     if suffix not in DENOISER_SUFFIXES:
         raise ModelFileError(f"{path}: unsupported denoiser file type {suffix or '(none)'!r}; "
                              f"supported: {', '.join(DENOISER_SUFFIXES)}")
-    require("torch", package="torch", extra="train", purpose=f"running {path.name}")
-    from edgerestore.models.run_state import resolve_device
-    from edgerestore.models.torch_denoisers import denoiser_sigma, load_torch_denoiser
+    if suffix in EXPORTED_SUFFIXES:
+        from edgerestore.runtime.backends import SessionOptions
+        from edgerestore.runtime.exported_denoiser import ExportedDenoiser
 
-    denoise = load_torch_denoiser(path, resolve_device(device))
-    sigma = denoiser_sigma(path)
+        exported = ExportedDenoiser(path, SessionOptions(threads=threads))
+        denoise: Denoiser = exported
+        sigma = exported.strength
+    else:
+        require("torch", package="torch", extra="train", purpose=f"running {path.name}")
+        from edgerestore.models.run_state import resolve_device
+        from edgerestore.models.torch_denoisers import denoiser_sigma, load_torch_denoiser
+
+        denoise = load_torch_denoiser(path, resolve_device(device))
+        sigma = denoiser_sigma(path)
     if sigma is None:
         log.warning("%s: its model card records no training sigma; assuming 11/255", path)
         sigma = MAP_DENOISER_SIGMA
@@ -127,9 +141,9 @@ def run_deblur(args: argparse.Namespace) -> int:
     image, info = _read_input(args)
     kernel = validate_kernel(load_kernel(args.kernel), image.shape, name=f"kernel {args.kernel}")
     sigma_n = noise_sigma(args.sigma)
-    den = load_denoiser(args.denoiser, args.device)
+    den = load_denoiser(args.denoiser, args.device, args.threads)
     if args.method == "dmsp":
-        dae = load_denoiser(args.dae, args.device) if args.dae else den
+        dae = load_denoiser(args.dae, args.device, args.threads) if args.dae else den
         iters = {} if args.iters is None else {"iters": args.iters}
         with iteration_progress("dmsp", args.iters) as tick:
             result = dmsp_deblur(image, kernel, dae.denoise, sigma_n=sigma_n,
@@ -150,7 +164,7 @@ def run_inpaint(args: argparse.Namespace) -> int:
     _check_options(args)
     image, info = _read_input(args)
     mask = _read_mask(args.mask, image.shape)
-    den = load_denoiser(args.denoiser, args.device)
+    den = load_denoiser(args.denoiser, args.device, args.threads)
     with iteration_progress(args.method, args.iters) as tick:
         result = inpaint(image, mask, den.denoise, sigma_n=noise_sigma(args.sigma),
                          method=args.method, iters=args.iters, rho=args.rho,
@@ -167,7 +181,7 @@ def run_upscale(args: argparse.Namespace) -> int:
     image, info = _read_input(args)
     kernel = load_kernel(args.kernel) if args.kernel else None
     sigma_n = noise_sigma(args.sigma)
-    den = load_denoiser(args.denoiser, args.device)
+    den = load_denoiser(args.denoiser, args.device, args.threads)
     with iteration_progress(args.method, args.iters) as tick:
         result = upscale(image, args.scale, den.denoise, kernel=kernel, sigma_n=sigma_n,
                          method=args.method, iters=args.iters, rho=args.rho,

@@ -1,0 +1,147 @@
+"""Inference sessions for exported files: ONNX Runtime or LiteRT, chosen by file type.
+
+A :class:`Session` is created once per model file and reused for every tile and
+every solver iteration (creating one costs tens to hundreds of milliseconds, and on
+a phone far more than a 256x256 tile takes to run). Both backends take the same
+``{input name: array}`` feeds and return the first output, so the tiler and the
+restoration code never know which one they drive.
+
+Options each backend offers and we expose:
+
+* ONNX Runtime: intra-op thread count, graph optimisation level (``all`` by default;
+  ``basic`` starts faster on a slow device), and the CPU execution provider (the
+  only one a torch-free CPU install has; others can be named if installed).
+* LiteRT: thread count and the XNNPACK delegate (on by default in ai-edge-litert's
+  CPU path; ``xnnpack=False`` selects the reference kernels, for debugging only).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgerestore.errors import InputError, MissingDependencyError, ModelFileError
+from edgerestore.runtime.model_metadata import read_metadata
+
+BACKENDS = ("onnxruntime", "litert")
+ONNX_OPT_LEVELS = ("disable", "basic", "extended", "all")
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """How to open a model; ``threads=None`` lets the backend choose (all cores)."""
+
+    threads: int | None = None
+    onnx_optimization: str = "all"
+    onnx_providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    xnnpack: bool = True
+
+    def __post_init__(self) -> None:
+        if self.threads is not None and self.threads < 1:
+            raise InputError(f"threads must be >= 1, got {self.threads}")
+        if self.onnx_optimization not in ONNX_OPT_LEVELS:
+            raise InputError(f"onnx optimisation must be one of {ONNX_OPT_LEVELS}")
+
+
+class Session:
+    """One open model file: ``run(feeds) -> first output``, plus its metadata card."""
+
+    backend: str
+
+    def __init__(self, path: Path, metadata: dict[str, Any]) -> None:
+        self.path = path
+        self.metadata = metadata
+        self.created_s = 0.0
+
+    @property
+    def input_names(self) -> list[str]:
+        return list(self.metadata["inputs"])
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class OnnxSession(Session):
+    """ONNX Runtime ``InferenceSession`` (dynamic or fixed shapes)."""
+
+    backend = "onnxruntime"
+
+    def __init__(self, path: Path, metadata: dict[str, Any], options: SessionOptions) -> None:
+        super().__init__(path, metadata)
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "onnxruntime is needed to run .onnx files (pip install onnxruntime)") from exc
+        so = ort.SessionOptions()
+        if options.threads:
+            so.intra_op_num_threads = options.threads
+            so.inter_op_num_threads = 1
+        so.graph_optimization_level = {
+            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }[options.onnx_optimization]
+        so.log_severity_level = 3
+        start = time.perf_counter()
+        try:
+            self._session = ort.InferenceSession(str(path), so,
+                                                 providers=list(options.onnx_providers))
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelFileError(f"{path}: onnxruntime cannot load it ({exc})") from exc
+        self.created_s = time.perf_counter() - start
+        actual = [i.name for i in self._session.get_inputs()]
+        if sorted(actual) != sorted(self.input_names):
+            raise ModelFileError(f"{path}: graph inputs {actual} do not match its metadata "
+                                 f"{self.input_names}; the file was altered or mislabelled")
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self._session.run(None, feeds)[0]
+
+
+class LiteRTSession(Session):
+    """ai-edge-litert ``Interpreter`` on the file's default signature (fixed shapes)."""
+
+    backend = "litert"
+
+    def __init__(self, path: Path, metadata: dict[str, Any], options: SessionOptions) -> None:
+        super().__init__(path, metadata)
+        try:
+            from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "ai-edge-litert is needed to run .tflite files "
+                "(pip install 'edgerestore[litert]')") from exc
+        resolver = (OpResolverType.AUTO if options.xnnpack
+                    else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        start = time.perf_counter()
+        try:
+            interpreter = Interpreter(model_path=str(path), num_threads=options.threads,
+                                      experimental_op_resolver_type=resolver)
+            self._runner = interpreter.get_signature_runner()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"{path}: LiteRT cannot load it ({exc})") from exc
+        self.created_s = time.perf_counter() - start
+        actual = list(interpreter.get_signature_list().get("serving_default", {})
+                      .get("inputs", []))
+        if actual and sorted(actual) != sorted(self.input_names):
+            raise ModelFileError(f"{path}: signature inputs {actual} do not match its metadata "
+                                 f"{self.input_names}; the file was altered or mislabelled")
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return next(iter(self._runner(**feeds).values()))
+
+
+def open_session(path: str | Path, options: SessionOptions | None = None) -> Session:
+    """Open ``path`` (``.onnx`` or ``.tflite``) with the backend its suffix calls for."""
+    path = Path(path)
+    metadata = read_metadata(path)
+    options = options or SessionOptions()
+    if path.suffix.lower() == ".onnx":
+        return OnnxSession(path, metadata, options)
+    return LiteRTSession(path, metadata, options)
