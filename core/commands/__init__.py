@@ -5,6 +5,7 @@ Order here is the order in ``edgerestore --help``.
 
 from edgerestore.commands import (
     add_noise,
+    bench,
     compare,
     demo,
     denoise,
@@ -19,6 +20,6 @@ from edgerestore.commands import (
 )
 
 COMMAND_MODULES = [
-    demo, train, evaluate, export, denoise, restore, generate, map_check, macs, samples,
-    add_noise, compare,
+    demo, train, evaluate, export, denoise, restore, generate, map_check, macs, bench,
+    samples, add_noise, compare,
 ]
