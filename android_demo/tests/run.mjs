@@ -1,0 +1,431 @@
+// Browser tests of the demo: headless Debian Chromium driven by playwright-core,
+// the web app served from 127.0.0.1 by scripts/serve.mjs (COOP/COEP set).
+//
+//   node tests/run.mjs [--root DIR] [--fixtures FILE] [--only apk] [--no-webgpu]
+//                      [--screenshots DIR] [--results FILE] [--timeout SECONDS]
+//
+// Prints one line per test and a closing "N passed, M failed"; exits 1 on any failure.
+// Every request that is not for 127.0.0.1 is aborted and fails the run.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startServer } from "../scripts/serve.mjs";
+
+const DEMO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const ROOT = resolve(opt("root", join(DEMO, "web")));
+const FIXTURES = resolve(opt("fixtures", join(DEMO, "build", "fixtures", "fixtures.json")));
+const ONLY = opt("only", null);
+const WEBGPU = !argv.includes("--no-webgpu");
+const SHOTS = opt("screenshots", null);
+const RESULTS = opt("results", null);
+const TOTAL_TIMEOUT = Number(opt("timeout", "480")) * 1000;
+const PARITY_DB = 45;
+
+const BASE_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const WEBGPU_FLAGS = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader",
+  "--enable-features=Vulkan", "--use-vulkan=swiftshader", "--use-angle=swiftshader"];
+
+const offHost = [];
+const consoleErrors = [];
+const measured = {};
+
+function decode(entry) {
+  const buf = Buffer.from(entry.data, "base64");
+  const arr = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  return { c: entry.c, h: entry.h, w: entry.w, data: Array.from(arr) };
+}
+
+function decodeKernel(k) {
+  const buf = Buffer.from(k.data, "base64");
+  return { kh: k.kh, kw: k.kw, data: Array.from(new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength))) };
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function launch(webgpu) {
+  const dir = mkdtempSync(join(tmpdir(), "edgerestore-demo-chromium-"));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    // playwright passes the fresh profile folder as --user-data-dir itself.
+    args: [...BASE_FLAGS, ...(webgpu ? WEBGPU_FLAGS : [])],
+    viewport: { width: 760, height: 900 },
+  });
+  await ctx.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === "127.0.0.1" || url.protocol === "data:" || url.protocol === "blob:") return route.continue();
+    offHost.push(url.href);
+    return route.abort();
+  });
+  return { ctx, close: async () => { await ctx.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+async function openPage(browser, url) {
+  const page = await browser.ctx.newPage();
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  await page.goto(url);
+  return page;
+}
+
+// ---------------------------------------------------------------------- in-page checks
+
+async function denoiseParity(page, fx, ep, threads, tile) {
+  return page.evaluate(async ({ fx, ep, threads, tile }) => {
+    const R = await import("/js/restore.js");
+    const M = await import("/js/models.js");
+    const entry = (await M.loadManifest()).find((m) => m.file === fx.model);
+    const model = await M.loadModel(entry, ep, threads);
+    const noisy = R.makeImage(3, fx.noisy.h, fx.noisy.w, Float32Array.from(fx.noisy.data));
+    const t0 = performance.now();
+    const out = await M.runModelTiled(model, noisy, fx.sigma, tile);
+    const ms = performance.now() - t0;
+    return {
+      isolated: crossOriginIsolated,
+      threads: M.ort.env.wasm.numThreads,
+      ms,
+      psnr_noisy: R.psnr(noisy, fx.clean.data),
+      psnr_out: R.psnr(out, fx.clean.data),
+      psnr_vs_python: R.psnr(out, fx.reference.data),
+    };
+  }, { fx, ep, threads, tile });
+}
+
+function checkDenoise(r, fx, label) {
+  measured[label] = r;
+  assert(r.psnr_vs_python >= PARITY_DB, `${label}: ${r.psnr_vs_python.toFixed(2)} dB vs Python < ${PARITY_DB}`);
+  assert(r.psnr_out > r.psnr_noisy + 5, `${label}: PSNR ${r.psnr_noisy.toFixed(2)} -> ${r.psnr_out.toFixed(2)} dB, gain < 5 dB`);
+  return `PSNR ${r.psnr_noisy.toFixed(2)} -> ${r.psnr_out.toFixed(2)} dB, vs Python ${r.psnr_vs_python.toFixed(1)} dB, ${r.ms.toFixed(0)} ms`;
+}
+
+// -------------------------------------------------------------------------------- tests
+
+function defineTests(ctx) {
+  const fx = ctx.fixtures;
+  const den = { ...fx.denoise, noisy: decode(fx.denoise.noisy), clean: decode(fx.denoise.clean),
+                reference: decode(fx.denoise.reference) };
+  const deb = { ...fx.deblur, blurred: decode(fx.deblur.blurred), sharp: decode(fx.deblur.sharp),
+                blurred_clean: decode(fx.deblur.blurred_clean), reference: decode(fx.deblur.reference),
+                kernel: decodeKernel(fx.deblur.kernel) };
+  const url = (p) => ctx.server.url + p;
+  const T = [];
+  const test = (name, tags, fn) => T.push({ name, tags, fn });
+
+  test("page is cross-origin isolated, loads the manifest and the runtime locally", ["apk"], async () => {
+    const page = await openPage(ctx.cpu, url("index.html"));
+    await page.waitForFunction(() => ["loaded", "error"].includes(document.body.dataset.state));
+    const r = await page.evaluate(async () => {
+      const M = await import("/js/models.js");
+      return { isolated: crossOriginIsolated, state: document.body.dataset.state,
+               models: (await M.loadManifest()).map((m) => m.file), wasmPaths: M.ort.env.wasm.wasmPaths };
+    });
+    await page.close();
+    assert(r.isolated, "crossOriginIsolated is false");
+    assert(r.state === "loaded", `page state ${r.state}`);
+    assert(r.models.length >= 2, `manifest lists ${r.models}`);
+    return `models ${r.models.join(", ")}`;
+  });
+
+  test("JS FFT matches a direct DFT (1-D n = 1..40, 64, 100, 127; 2-D 6x10, 16x12)", [], async () => {
+    const page = await openPage(ctx.cpu, url("index.html"));
+    const err = await page.evaluate(async () => {
+      const R = await import("/js/restore.js");
+      const u = R.rng(3);
+      let worst = 0;
+      const sizes = [...Array.from({ length: 40 }, (_, i) => i + 1), 64, 100, 127];
+      for (const n of sizes) {
+        for (const inverse of [false, true]) {
+          const re = Float64Array.from({ length: n }, () => u() - 0.5);
+          const im = Float64Array.from({ length: n }, () => u() - 0.5);
+          const [dr, di] = R.dft(re, im, inverse);
+          R.fft(re, im, inverse);
+          for (let k = 0; k < n; k++) worst = Math.max(worst, Math.abs(re[k] - dr[k]), Math.abs(im[k] - di[k]));
+        }
+      }
+      for (const [h, w] of [[6, 10], [16, 12]]) {
+        const re = Float64Array.from({ length: h * w }, () => u() - 0.5);
+        const im = new Float64Array(h * w);
+        const fr = Float64Array.from(re), fi = Float64Array.from(im);
+        R.fft2(fr, fi, h, w);
+        for (let ky = 0; ky < h; ky++) for (let kx = 0; kx < w; kx++) {
+          let sr = 0, si = 0;
+          for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+            const a = -2 * Math.PI * (ky * y / h + kx * x / w);
+            sr += re[y * w + x] * Math.cos(a);
+            si += re[y * w + x] * Math.sin(a);
+          }
+          worst = Math.max(worst, Math.abs(fr[ky * w + kx] - sr), Math.abs(fi[ky * w + kx] - si));
+        }
+        R.fft2(fr, fi, h, w, true);
+        for (let i = 0; i < h * w; i++) worst = Math.max(worst, Math.abs(fr[i] - re[i]), Math.abs(fi[i]));
+      }
+      return worst;
+    });
+    await page.close();
+    assert(err < 1e-10, `max |FFT - DFT| = ${err}`);
+    return `max abs error ${err.toExponential(2)}`;
+  });
+
+  test("JS kernel and circular blur match Python (gaussian_kernel, blur_circular)", [], async () => {
+    const page = await openPage(ctx.cpu, url("index.html"));
+    const r = await page.evaluate(async ({ deb }) => {
+      const R = await import("/js/restore.js");
+      const k = R.gaussianKernel(deb.kernel_std);
+      let kerr = k.kh === deb.kernel.kh ? 0 : Infinity;
+      for (let i = 0; i < k.data.length; i++) kerr = Math.max(kerr, Math.abs(k.data[i] - deb.kernel.data[i]));
+      const sharp = R.makeImage(3, deb.sharp.h, deb.sharp.w, Float64Array.from(deb.sharp.data));
+      const b = R.blurCircular(sharp, k);
+      let berr = 0;
+      for (let i = 0; i < b.data.length; i++) berr = Math.max(berr, Math.abs(b.data[i] - deb.blurred_clean.data[i]));
+      return { kerr, berr };
+    }, { deb });
+    await page.close();
+    assert(r.kerr < 1e-12, `kernel differs by ${r.kerr}`);
+    assert(r.berr < 1e-6, `blur differs from Python's by ${r.berr}`); // Python side stored as float32
+    return `kernel ${r.kerr.toExponential(1)}, blur ${r.berr.toExponential(1)}`;
+  });
+
+  test("ADMM x-step equals a direct solve of (A^T A + alpha I) x = A^T y + alpha v (4x5, 3x3 kernel)", [], async () => {
+    const page = await openPage(ctx.cpu, url("index.html"));
+    const r = await page.evaluate(async () => {
+      const R = await import("/js/restore.js");
+      const u = R.rng(11);
+      const h = 4, w = 5, n = h * w, kh = 3, kw = 3;
+      const kernel = { kh, kw, data: Float64Array.from({ length: 9 }, () => u()) };
+      const y = R.makeImage(1, h, w, Float64Array.from({ length: n }, () => u()));
+      const v = R.makeImage(1, h, w, Float64Array.from({ length: n }, () => u()));
+      const alpha = 0.3;
+      // A: circular true convolution, kernel centre (1, 1).
+      const A = Array.from({ length: n }, () => new Float64Array(n));
+      for (let py = 0; py < h; py++) for (let px = 0; px < w; px++)
+        for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+          const sy = (((py - i + 1) % h) + h) % h, sx = (((px - j + 1) % w) + w) % w;
+          A[py * w + px][sy * w + sx] += kernel.data[i * kw + j];
+        }
+      const M = Array.from({ length: n }, (_, a) => {
+        const row = new Float64Array(n + 1);
+        for (let b = 0; b < n; b++) {
+          let s = 0;
+          for (let p = 0; p < n; p++) s += A[p][a] * A[p][b];
+          row[b] = s + (a === b ? alpha : 0);
+        }
+        let rhs = alpha * v.data[a];
+        for (let p = 0; p < n; p++) rhs += A[p][a] * y.data[p];
+        row[n] = rhs;
+        return row;
+      });
+      for (let c = 0; c < n; c++) { // Gaussian elimination with partial pivoting
+        let piv = c;
+        for (let r2 = c + 1; r2 < n; r2++) if (Math.abs(M[r2][c]) > Math.abs(M[piv][c])) piv = r2;
+        [M[c], M[piv]] = [M[piv], M[c]];
+        for (let r2 = 0; r2 < n; r2++) {
+          if (r2 === c) continue;
+          const f = M[r2][c] / M[c][c];
+          for (let k = c; k <= n; k++) M[r2][k] -= f * M[c][k];
+        }
+      }
+      const direct = M.map((row, i) => row[n] / row[i]);
+      const fast = R.xStep(R.psf2otf(kernel, h, w), y, v, alpha);
+      const blurred = R.blurCircular(v, kernel);
+      let err = 0, berr = 0;
+      for (let i = 0; i < n; i++) {
+        err = Math.max(err, Math.abs(fast.data[i] - direct[i]));
+        let ax = 0;
+        for (let j = 0; j < n; j++) ax += A[i][j] * v.data[j];
+        berr = Math.max(berr, Math.abs(blurred.data[i] - ax));
+      }
+      return { err, berr };
+    });
+    await page.close();
+    assert(r.berr < 1e-12, `FFT blur differs from the matrix A by ${r.berr}`);
+    assert(r.err < 1e-10, `x-step differs from the direct solve by ${r.err}`);
+    return `x-step ${r.err.toExponential(1)}, blur ${r.berr.toExponential(1)}`;
+  });
+
+  test("denoise, WASM 1 thread, 48 px tiles: PSNR gain > 5 dB and >= 45 dB vs Python", ["apk"], async () => {
+    const page = await openPage(ctx.cpu, url("index.html?threads=1"));
+    const r = await denoiseParity(page, den, "wasm", 1, 48);
+    await page.close();
+    assert(r.threads === 1, `numThreads ${r.threads}`);
+    return checkDenoise(r, den, "denoise_wasm_1thread");
+  });
+
+  test("denoise, WASM multi-threaded (cross-origin isolated): same result", ["apk"], async () => {
+    const page = await openPage(ctx.cpu, url("index.html"));
+    const r = await denoiseParity(page, den, "wasm", 2, 64);
+    await page.close();
+    assert(r.isolated && r.threads === 2, `isolated ${r.isolated}, numThreads ${r.threads}`);
+    return checkDenoise(r, den, "denoise_wasm_2threads");
+  });
+
+  test(`deblur, ADMM-MAP ${deb.iters} iterations in JS: >= 45 dB vs Python's pnp.admm and a PSNR gain`, ["apk"], async () => {
+    const page = await openPage(ctx.cpu, url("index.html"));
+    const r = await page.evaluate(async ({ deb }) => {
+      const R = await import("/js/restore.js");
+      const M = await import("/js/models.js");
+      const entry = (await M.loadManifest()).find((m) => m.file === deb.model);
+      const model = await M.loadModel(entry, "wasm", 2);
+      const y = R.makeImage(3, deb.blurred.h, deb.blurred.w, Float64Array.from(deb.blurred.data));
+      const kernel = { kh: deb.kernel.kh, kw: deb.kernel.kw, data: Float64Array.from(deb.kernel.data) };
+      const t0 = performance.now();
+      const res = await R.admmDeblur(y, kernel, (img) => M.runModelTiled(model, img, null, 256),
+                                     { sigmaN: deb.sigma_n, iters: deb.iters, tol: 0 });
+      return { ms: performance.now() - t0, iterations: res.iterations,
+               psnr_blurred: R.psnr(y, deb.sharp.data), psnr_out: R.psnr(res.x, deb.sharp.data),
+               psnr_vs_python: R.psnr(res.x, deb.reference.data) };
+    }, { deb });
+    await page.close();
+    measured.deblur_wasm = r;
+    assert(r.iterations === deb.iters, `ran ${r.iterations} iterations`);
+    assert(r.psnr_vs_python >= PARITY_DB, `${r.psnr_vs_python.toFixed(2)} dB vs Python < ${PARITY_DB}`);
+    assert(r.psnr_out > r.psnr_blurred + 1, `PSNR ${r.psnr_blurred.toFixed(2)} -> ${r.psnr_out.toFixed(2)} dB`);
+    return `PSNR ${r.psnr_blurred.toFixed(2)} -> ${r.psnr_out.toFixed(2)} dB (Python ${deb.psnr_reference.toFixed(2)}), vs Python ${r.psnr_vs_python.toFixed(1)} dB, ${r.ms.toFixed(0)} ms`;
+  });
+
+  test("restore page end to end: sample photo + noise 25 + Run denoise raises PSNR", ["apk"], async () => {
+    const page = await openPage(ctx.cpu, url("index.html"));
+    await page.waitForFunction(() => document.body.dataset.state === "loaded");
+    await page.click("#sample");
+    await page.waitForFunction(() => document.body.dataset.state === "ready");
+    await page.click("#run");
+    await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state), null, { timeout: 120000 });
+    const r = await page.evaluate(() => ({ state: document.body.dataset.state, last: window.demo.last,
+                                           status: document.getElementById("status").textContent }));
+    if (SHOTS && !ctx.apk) {
+      await page.fill("#split", "50");
+      await page.dispatchEvent("#split", "input");
+      await page.screenshot({ path: join(SHOTS, "restore.png"), fullPage: true });
+    }
+    await page.close();
+    assert(r.state === "done", `state ${r.state}: ${r.status}`);
+    measured.ui_denoise = r.last;
+    assert(r.last.psnr_out > r.last.psnr_in + 5, `PSNR ${r.last.psnr_in} -> ${r.last.psnr_out}`);
+    return `256x256: PSNR ${r.last.psnr_in.toFixed(2)} -> ${r.last.psnr_out.toFixed(2)} dB in ${r.last.ms.toFixed(0)} ms`;
+  });
+
+  test("restore page end to end: blur 1.6 + Run deblur (10 ADMM iterations) raises PSNR", [], async () => {
+    const page = await openPage(ctx.cpu, url("index.html"));
+    await page.waitForFunction(() => document.body.dataset.state === "loaded");
+    await page.selectOption("#maxside", "128");
+    await page.selectOption("#degrade", "blur");
+    await page.fill("#iters", "10");
+    await page.click("#sample");
+    await page.waitForFunction(() => document.body.dataset.state === "ready");
+    await page.click("#run");
+    await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state), null, { timeout: 120000 });
+    const r = await page.evaluate(() => ({ state: document.body.dataset.state, last: window.demo.last,
+                                           status: document.getElementById("status").textContent }));
+    await page.close();
+    assert(r.state === "done", `state ${r.state}: ${r.status}`);
+    measured.ui_deblur = r.last;
+    assert(r.last.psnr_out > r.last.psnr_in + 1, `PSNR ${r.last.psnr_in} -> ${r.last.psnr_out}`);
+    return `128x128: PSNR ${r.last.psnr_in.toFixed(2)} -> ${r.last.psnr_out.toFixed(2)} dB in ${r.last.ms.toFixed(0)} ms`;
+  });
+
+  const FIELDS = ["model", "file", "precision", "backend", "threads", "input_shape", "model_bytes", "session_ms",
+                  "first_run_ms", "warmup", "runs", "median_ms", "p10_ms", "p90_ms"];
+  const benchTest = (label, browserKey, backends, size, runs, shot, models = null) => async () => {
+    const page = await openPage(ctx[browserKey],
+      url(`bench.html?autorun=1&size=${size}&runs=${runs}&warmup=1&backends=${backends.join(",")}`
+          + (models ? `&models=${models.join(",")}` : "")));
+    await page.waitForFunction(() => document.body.dataset.state === "done", null, { timeout: 240000 });
+    const rep = await page.evaluate(() => window.benchReport);
+    const shown = JSON.parse(await page.textContent("#json"));
+    if (shot && SHOTS) await page.screenshot({ path: join(SHOTS, "bench.png"), fullPage: true });
+    await page.close();
+    assert(rep.errors.length === 0, `errors: ${JSON.stringify(rep.errors)}`);
+    const want = backends.length * (models ? models.length : 2);
+    assert(rep.results.length === want && shown.results.length === want, `${rep.results.length} results, want ${want}`);
+    for (const r of rep.results) {
+      for (const f of FIELDS) assert(f in r, `field ${f} missing`);
+      assert(r.runs === runs && r.p10_ms <= r.median_ms && r.median_ms <= r.p90_ms && r.median_ms > 0,
+             `inconsistent record ${JSON.stringify(r)}`);
+      assert(r.input_shape.join() === `1,3,${size},${size}`, `input_shape ${r.input_shape}`);
+    }
+    const threads = rep.results.filter((r) => r.backend === "wasm").map((r) => r.threads);
+    if (backends.includes("wasmN")) assert(threads.includes(2), `threads ${threads}`);
+    measured[label] = rep;
+    return rep.results.map((r) => `${r.model}/${r.backend}${r.threads ? "x" + r.threads : ""} ${r.median_ms.toFixed(1)} ms`).join(", ");
+  };
+  test("benchmark page: WASM 1 and N threads, JSON with the documented fields", [],
+       benchTest("bench_wasm", "cpu", ["wasm1", "wasmN"], 128, 5, true));
+
+  if (WEBGPU) {
+    test("WebGPU (SwiftShader): denoise >= 45 dB vs Python and a PSNR gain", ["apk", "gpu"], async () => {
+      const page = await openPage(ctx.gpu(), url("index.html?ep=webgpu"));
+      const r = await denoiseParity(page, den, "webgpu", 1, 128);
+      await page.close();
+      return checkDenoise(r, den, "denoise_webgpu");
+    });
+    test("benchmark page: WebGPU record (blind-spot model, 32x32)", ["gpu"],
+         benchTest("bench_webgpu", "gpuCtx", ["webgpu"], 32, 3, false, ["blindspot_eff_gauss25_rgb"]));
+  }
+
+  test("no request left 127.0.0.1", ["apk"], async () => {
+    assert(offHost.length === 0, `off-host requests: ${offHost.slice(0, 5).join(", ")}`);
+    return "none";
+  });
+  return ONLY ? T.filter((t) => t.tags.includes(ONLY)) : T;
+}
+
+// --------------------------------------------------------------------------------- main
+
+async function main() {
+  const started = Date.now();
+  const fixtures = JSON.parse(readFileSync(FIXTURES, "utf8"));
+  const server = await startServer({ root: ROOT, host: "127.0.0.1", port: 0 });
+  const ctx = { fixtures, server, apk: ONLY === "apk", cpu: await launch(false), gpuBrowser: null };
+  ctx.gpu = () => ctx.gpuBrowser;
+  if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+  let passed = 0, failed = 0;
+  const report = [];
+  const tests = defineTests(ctx);
+  console.log(`serving ${ROOT} at ${server.url}; ${tests.length} tests`);
+  try {
+    for (const t of tests) {
+      if (t.tags.includes("gpu")) {
+        if (!ctx.gpuBrowser) ctx.gpuBrowser = await launch(true);
+        ctx.gpuCtx = ctx.gpuBrowser;
+      }
+      const t0 = Date.now();
+      const left = TOTAL_TIMEOUT - (t0 - started);
+      let timer;
+      try {
+        if (left <= 0) throw new Error("total time limit reached");
+        const note = await Promise.race([t.fn(), new Promise((_, no) => { timer = setTimeout(() => no(new Error(`timed out after ${left / 1000} s`)), left); })]);
+        passed++;
+        console.log(`ok   ${t.name} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${note}`);
+        report.push({ name: t.name, ok: true, note, seconds: (Date.now() - t0) / 1000 });
+      } catch (e) {
+        failed++;
+        console.log(`FAIL ${t.name} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${e.message}`);
+        report.push({ name: t.name, ok: false, error: e.message, seconds: (Date.now() - t0) / 1000 });
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  } finally {
+    await ctx.cpu.close().catch(() => {});
+    if (ctx.gpuBrowser) await ctx.gpuBrowser.close().catch(() => {});
+    await server.close();
+  }
+  if (consoleErrors.length) console.log(`browser console errors (${consoleErrors.length}): ${consoleErrors.slice(0, 3).join(" | ")}`);
+  if (RESULTS) writeFileSync(RESULTS, JSON.stringify({ root: ROOT, passed, failed, tests: report, measured }, null, 2));
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+const guard = setTimeout(() => { console.log("test run exceeded its time limit\n0 passed, 1 failed"); process.exit(1); },
+                         TOTAL_TIMEOUT + 60000);
+main().then((code) => { clearTimeout(guard); process.exit(code); },
+            (e) => { console.log(`harness error: ${e.stack ?? e}\n0 passed, 1 failed`); process.exit(1); });

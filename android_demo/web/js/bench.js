@@ -1,0 +1,139 @@
+// The benchmark page: times each selected model on each selected backend (WASM 1
+// thread, WASM N threads, WebGPU), one fresh iframe per configuration, and shows and
+// exports the records as JSON (field names documented in android_demo/README.md).
+import { loadManifest, ort } from "./models.js";
+
+const $ = (id) => document.getElementById(id);
+const maxThreads = crossOriginIsolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1;
+let report = null;
+
+function runFrame(params) {
+  return new Promise((resolve, reject) => {
+    const frame = document.createElement("iframe");
+    frame.hidden = true;
+    frame.src = `bench_frame.html?${new URLSearchParams(params)}`;
+    const onMessage = (ev) => {
+      if (ev.source !== frame.contentWindow) return;
+      window.removeEventListener("message", onMessage);
+      frame.remove();
+      if (ev.data.type === "bench-result") resolve(ev.data.record);
+      else reject(new Error(ev.data.error));
+    };
+    window.addEventListener("message", onMessage);
+    document.body.appendChild(frame);
+  });
+}
+
+function fmt(v) {
+  return v === null || v === undefined ? "" : typeof v === "number" ? v.toFixed(1) : String(v);
+}
+
+function addRow(r) {
+  const tr = document.createElement("tr");
+  const cells = [r.model, r.backend, r.threads ?? "-", r.input_shape.slice(2).join("x"), fmt(r.median_ms),
+                 fmt(r.p10_ms), fmt(r.p90_ms), fmt(r.first_run_ms), fmt(r.session_ms), r.runs,
+                 (r.model_bytes / 1024).toFixed(0)];
+  cells.forEach((c, i) => {
+    const td = document.createElement("td");
+    td.textContent = String(c);
+    if (i < 2) td.className = "l";
+    tr.appendChild(td);
+  });
+  $("table").tBodies[0].appendChild(tr);
+}
+
+async function runAll() {
+  $("start").disabled = true;
+  $("save").disabled = true;
+  $("table").tBodies[0].replaceChildren();
+  document.body.dataset.state = "running";
+  const models = [...document.querySelectorAll("input[name=model]:checked")].map((e) => e.value);
+  const backends = [...document.querySelectorAll("input[name=backend]:checked")].map((e) => e.value);
+  const size = Number($("size").value);
+  const runs = Number($("runs").value);
+  const warmup = Number($("warmup").value);
+  report = {
+    schema: 1,
+    tool: "edgerestore android_demo bench.html",
+    created: new Date().toISOString(),
+    user_agent: navigator.userAgent,
+    hardware_concurrency: navigator.hardwareConcurrency,
+    cross_origin_isolated: crossOriginIsolated,
+    onnxruntime_web: ort.env.versions?.web ?? null,
+    results: [],
+    errors: [],
+  };
+  const configs = [];
+  for (const b of backends) {
+    for (const model of models) {
+      if (b === "wasm1") configs.push({ model, ep: "wasm", threads: 1 });
+      if (b === "wasmN") configs.push({ model, ep: "wasm", threads: maxThreads });
+      if (b === "webgpu") configs.push({ model, ep: "webgpu", threads: 1 });
+    }
+  }
+  let i = 0;
+  for (const c of configs) {
+    i++;
+    const label = `${c.model} on ${c.ep}${c.ep === "wasm" ? ` x${c.threads}` : ""}`;
+    $("status").textContent = `${i}/${configs.length}: ${label}...`;
+    try {
+      const r = await runFrame({ ...c, size, runs, warmup });
+      report.results.push(r);
+      addRow(r);
+    } catch (e) {
+      report.errors.push({ ...c, error: String(e.message ?? e) });
+    }
+  }
+  const { results, errors, ...meta } = report;
+  $("json").textContent = JSON.stringify({ ...meta, results: results.map(({ times_ms, ...r }) => r), errors }, null, 2);
+  $("status").textContent = `done: ${report.results.length} configurations` +
+    (report.errors.length ? `, ${report.errors.length} failed: ${report.errors.map((e) => e.error).join("; ")}` : "");
+  window.benchReport = report;
+  $("start").disabled = false;
+  $("save").disabled = false;
+  document.body.dataset.state = "done";
+}
+
+function save() {
+  const blob = new Blob([JSON.stringify(report, null, 2)], { type: "application/json" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = `edgerestore-bench-${Date.now()}.json`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+async function main() {
+  const params = new URLSearchParams(location.search);
+  $("nthreads").textContent = String(maxThreads);
+  $("env").textContent = `${navigator.userAgent} | ${navigator.hardwareConcurrency} logical cores | `
+    + `cross-origin isolated: ${crossOriginIsolated} | WebGPU: ${navigator.gpu ? "available" : "not available"}`;
+  if (!navigator.gpu) $("webgpu").disabled = true;
+  const manifest = await loadManifest();
+  for (const m of manifest) {
+    const label = document.createElement("label");
+    label.innerHTML = `<input type="checkbox" name="model" checked> `;
+    label.firstChild.value = m.id;
+    label.append(`${m.file} (${(m.bytes / 1024).toFixed(0)} KiB)`);
+    $("models").appendChild(label);
+  }
+  // URL overrides, e.g. bench.html?size=128&runs=5&warmup=1&backends=wasm1,wasmN,webgpu&autorun=1
+  for (const k of ["size", "runs", "warmup"]) if (params.has(k)) $(k).value = params.get(k);
+  if (params.has("backends")) {
+    const want = params.get("backends").split(",");
+    for (const e of document.querySelectorAll("input[name=backend]")) e.checked = want.includes(e.value);
+  }
+  if (params.has("models")) {
+    const want = params.get("models").split(",");
+    for (const e of document.querySelectorAll("input[name=model]")) e.checked = want.includes(e.value);
+  }
+  $("start").addEventListener("click", runAll);
+  $("save").addEventListener("click", save);
+  document.body.dataset.state = "loaded";
+  if (params.get("autorun") === "1") runAll();
+}
+
+main().catch((e) => {
+  $("status").textContent = `error: ${e.message}`;
+  document.body.dataset.state = "error";
+});

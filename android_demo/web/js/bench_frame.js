@@ -1,0 +1,61 @@
+// Time one (model, backend, threads, size) configuration and post the record to the
+// parent page. Runs inside a fresh iframe so each configuration gets its own ORT
+// instance (thread count, execution provider).
+import * as R from "./restore.js";
+import { loadManifest, loadModel } from "./models.js";
+
+async function measure() {
+  const p = new URLSearchParams(location.search);
+  const id = p.get("model");
+  const ep = p.get("ep") === "webgpu" ? "webgpu" : "wasm";
+  const threads = Math.max(1, Number(p.get("threads") ?? 1));
+  const size = Number(p.get("size") ?? 256);
+  const warmup = Number(p.get("warmup") ?? 2);
+  const runs = Math.max(1, Number(p.get("runs") ?? 10));
+  const entry = (await loadManifest()).find((m) => m.id === id);
+  if (!entry) throw new Error(`model ${id} not in models.json`);
+
+  // A fixed pseudo-random input (the models' latency does not depend on content).
+  const img = R.makeImage(entry.channels, size, size, new Float32Array(entry.channels * size * size));
+  const u = R.rng(7);
+  for (let i = 0; i < img.data.length; i++) img.data[i] = u();
+  const sigma = entry.training_sigma / 255;
+
+  const model = await loadModel(entry, ep, threads); // session_ms: fetch + parse + compile
+  const t0 = performance.now();
+  await model.run(img, sigma);
+  const firstRunMs = performance.now() - t0;
+  for (let i = 0; i < warmup; i++) await model.run(img, sigma);
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await model.run(img, sigma);
+    times.push(performance.now() - t);
+  }
+  await model.session.release?.();
+  return {
+    model: entry.id,
+    file: entry.file,
+    precision: entry.precision,
+    backend: ep,
+    threads: ep === "wasm" ? threads : null,
+    input_shape: [1, entry.channels, size, size],
+    model_bytes: entry.bytes,
+    session_ms: model.sessionMs,
+    first_run_ms: firstRunMs,
+    warmup,
+    runs,
+    median_ms: R.percentile(times, 50),
+    p10_ms: R.percentile(times, 10),
+    p90_ms: R.percentile(times, 90),
+    mean_ms: times.reduce((a, b) => a + b, 0) / times.length,
+    min_ms: Math.min(...times),
+    max_ms: Math.max(...times),
+    times_ms: times,
+  };
+}
+
+measure().then(
+  (record) => parent.postMessage({ type: "bench-result", record }, location.origin),
+  (e) => parent.postMessage({ type: "bench-error", error: String(e?.message ?? e) }, location.origin),
+);
