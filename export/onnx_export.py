@@ -124,7 +124,10 @@ def quantize(model: Any, data: dict[str, np.ndarray], activations: str = "int8")
     with tempfile.TemporaryDirectory(prefix="edgerestore-quant-") as tmp:
         src, pre, out = (Path(tmp) / name for name in ("fp32.onnx", "pre.onnx", "q.onnx"))
         onnx.save_model(model, src)
-        quant_pre_process(str(src), str(pre))
+        # Symbolic shape inference (meant for transformers) fails on the dynamic-shape
+        # conv graphs and then drops a debug model into the *working directory*; ONNX's
+        # own shape inference, which quant_pre_process still runs, is all a conv net needs.
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
         float_nodes = [n.name for n in onnx.load_model(pre).graph.node
                        if FLOAT_SCOPE in n.name]
         quant.quantize_static(

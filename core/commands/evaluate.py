@@ -23,6 +23,7 @@ from edgerestore.runtime.metrics import psnr, ssim
 
 if TYPE_CHECKING:
     from edgerestore.commands.restore import LoadedDenoiser
+    from edgerestore.runtime.noise import NoiseSpec
 
 MODES = ("posterior", "estimated", "prior")
 DEBLUR_METHODS = ("admm", "hqs", "dmsp", "wiener", "uwiener", "bm3d")
@@ -33,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
     d = kinds.add_parser("denoise", help="denoising PSNR/SSIM on a folder of clean images",
                          description="Add seeded noise to each clean image, denoise, score.")
-    d.add_argument("--model", type=Path, required=True, help="weights (.safetensors)")
+    d.add_argument("--model", type=Path, required=True,
+                   help="weights (.safetensors), or an exported .onnx/.tflite file (scored "
+                        "through the torch-free runtime, for parity with the PyTorch path)")
     d.add_argument("--images", type=Path, required=True, help="folder of clean images")
     d.add_argument("--noise", default="gauss:25", help="noise spec, e.g. gauss:25")
     d.add_argument("--seed", type=int, default=0)
@@ -45,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="reuse (C)BM3D outputs for bit-identical noisy inputs from this folder")
     d.add_argument("--limit", type=int, help="only the first N images")
     d.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    d.add_argument("--threads", type=int, help="inference threads for exported files")
     d.add_argument("--no-ssim", action="store_true")
     d.add_argument("--json", type=Path, help="write the results here")
     d.add_argument("--card", action="store_true",
@@ -56,7 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Blur each clean image with each kernel, add seeded Gaussian noise, run "
                     "every method on the same observations, score PSNR/SSIM/time, and measure "
                     "how fast ADMM reaches DMSP's final PSNR.")
-    b.add_argument("--denoiser", type=Path, required=True, help="MAP denoiser (.safetensors)")
+    b.add_argument("--denoiser", type=Path, required=True,
+                   help="MAP denoiser (.safetensors, or an exported .onnx/.tflite file)")
     b.add_argument("--images", type=Path, required=True, help="folder of clean images")
     b.add_argument("--kernels", type=Path, required=True,
                    help="all kernels of a .npz (every array) or .mat ('kernels' cell array)")
@@ -88,11 +93,15 @@ def run_denoise(args: argparse.Namespace) -> int:
     from edgerestore.models.weights_io import load_weights
     from edgerestore.runtime.noise import NoiseSpec
 
-    if args.model.suffix != ".safetensors":
-        raise InputError(f"{args.model}: expected a .safetensors weights file")
+    suffix = args.model.suffix.lower()
+    if suffix not in (".safetensors", ".onnx", ".tflite"):
+        raise InputError(f"{args.model}: expected .safetensors weights or an exported "
+                         ".onnx/.tflite file")
     if not args.images.is_dir():
         raise InputError(f"{args.images}: not a folder of images")
     spec = NoiseSpec.parse(args.noise)
+    if suffix != ".safetensors":
+        return _run_denoise_exported(args, spec)
     device = resolve_device(args.device)
     model, config = load_weights(args.model, device)
     if config.get("arch") != "blindspot_denoiser":
@@ -127,6 +136,32 @@ def run_denoise(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     if args.card:
         record_in_card(args.model, args.images.name, result)
+    print(json.dumps(_drop_per_image(result), indent=2))
+    return 0
+
+
+def _run_denoise_exported(args: argparse.Namespace, spec: NoiseSpec) -> int:
+    """Score an exported file through the runtime, on the same noisy images (seed, order)
+    as the PyTorch path: the runtime-vs-PyTorch parity measurement."""
+    from edgerestore.models.evaluate import noisy_set, score
+    from edgerestore.runtime.backends import SessionOptions
+    from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+
+    if args.mode != "posterior" or args.bm3d or args.card:
+        raise InputError("exported files are scored as they are (no --mode, --bm3d or --card)")
+    if spec.kind != "gauss":
+        raise InputError("the runtime denoiser handles Gaussian noise only")
+    den = ExportedDenoiser(args.model, SessionOptions(threads=args.threads))
+    items = noisy_set(args.images, spec, args.seed, den.channels, args.limit)
+    scored = score(lambda noisy, level: den.denoise(noisy, level), items, desc="exported",
+                   with_ssim=not args.no_ssim)
+    result = {"model": str(args.model), "backend": den.session.backend,
+              "images": str(args.images), "noise": str(spec), "seed": args.seed,
+              "count": len(items), "mode": "exported", **scored}
+    log.info("%s: PSNR %.2f dB", args.model.name, scored["psnr"])
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(_drop_per_image(result), indent=2))
     return 0
 
@@ -192,8 +227,8 @@ def run_deblur(args: argparse.Namespace) -> int:
     kernels = load_kernel_set(args.kernels, args.kernel_limit)
     images = _clean_images(args.images, args.limit)
     cases = blurred_cases(images, kernels, sigma, args.seed, args.protocol)
-    den = load_denoiser(args.denoiser, args.device)
-    dae = load_denoiser(args.dae, args.device) if args.dae else den
+    den = load_denoiser(args.denoiser, args.device, args.threads)
+    dae = load_denoiser(args.dae, args.device, args.threads) if args.dae else den
     if args.threads:
         import torch
 
