@@ -1,0 +1,289 @@
+"""Render ``benchmarks/RESULTS.md`` and the plots from the raw results JSON.
+
+Nothing here measures: every number comes from ``results/latency.json``
+(``latency.py``), ``results/quality.json`` (``quality.py collect``) and
+``results/claims.json`` (``claims.py``), so the page can be regenerated at any time
+and each table names the command that produced its numbers.
+
+    python benchmarks/report.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+ORDER = ("pytorch fp32", "onnx fp32", "onnx fp16", "onnx int8", "tflite fp32", "tflite fp16",
+         "tflite int8")
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _f(value: float | None, fmt: str = ".1f") -> str:
+    return "" if value is None else format(value, fmt)
+
+
+def _table(header: list[str], rows: list[list[str]], right_from: int = 1) -> list[str]:
+    align = ["---" if i < right_from else "---:" for i in range(len(header))]
+    return ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |",
+            *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def _variant(r: dict[str, Any]) -> str:
+    return f"{r['format']} {r['precision']}"
+
+
+def _sort_key(r: dict[str, Any]) -> tuple:
+    v = _variant(r)
+    return (r["model"], ORDER.index(v) if v in ORDER else 99)
+
+
+def latency_section(lat: dict[str, Any]) -> list[str]:
+    m = lat["machine"]
+    out = ["## Latency", "",
+           f"Command: `{lat['command']}` ({lat['wall_s'] / 60:.1f} min). Machine: {m['cpu']}, "
+           f"{m['cores']} cores shared with other jobs (load average "
+           f"{', '.join(f'{x:.1f}' for x in m['load_average'])} at the start), "
+           f"numpy {m['versions']['numpy']}, onnxruntime {m['versions']['onnxruntime']}, "
+           f"ai-edge-litert {m['versions']['ai-edge-litert']}, torch {m['versions']['torch']}.",
+           "", f"Plan: {lat['plan']}", "", f"Method: {lat['method']}.", "",
+           f"Roofline: {lat['roofline']}.", ""]
+    out += _table(["group", "input", "threads", "workers", "timed runs", "warm-up", "seconds",
+                   "load avg before / after"],
+                  [[str(i), g["input"], ",".join(map(str, g["threads"])), str(g["workers"]),
+                    str(g["runs"]), str(g["warmup"]), _f(g["seconds"], ".0f"),
+                    f"{g['load_average_before']:.1f} / {g['load_average_after']:.1f}"]
+                   for i, g in enumerate(lat["groups"])])
+    out += [""]
+    models = lat["models"]
+    out += ["Models (MACs per pixel counted on the PyTorch module at 256x256):", ""]
+    out += _table(["model", "MACs/px", "params", "note"],
+                  [[k, f"{v['macs_per_pixel']:,.0f}", f"{v['params']:,}", v["note"]]
+                   for k, v in models.items()])
+    header = ["model", "backend", "median ms", "p10-p90", "first run", "session", "peak RSS MB",
+              "file MB", "GMAC/s", "% of peak"]
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for r in lat["results"]:
+        groups.setdefault((r["input"], r["threads"]), []).append(r)
+    for (size, threads), rows in groups.items():
+        out += ["", f"### {size}, {threads} thread{'s' if threads > 1 else ''}", ""]
+        out += _table(header, [[
+            r["model"], _variant(r), _f(r["median_ms"]),
+            f"{r['p10_ms']:.0f}-{r['p90_ms']:.0f}", _f(r["first_run_ms"], ".0f"),
+            _f(r["session_ms"], ".0f"), _f(r["peak_rss_mb"], ".0f"),
+            _f(r["file_size_bytes"] / 1e6, ".2f"), _f(r["gmacs_per_s"]),
+            _f(100 * r["peak_share"], ".0f") if r.get("peak_share") else ""]
+            for r in sorted(rows, key=_sort_key)], right_from=2)
+        tiled = sorted({f"{r['model']} {_variant(r)}: {r['calls']} calls" for r in rows
+                        if r.get("calls", 1) > 1})
+        if tiled:
+            out += ["", "Tiled (the runtime's `ExportedDenoiser`, overlap included): "
+                    + "; ".join(tiled) + "."]
+    out += ["", "### Roofline probes", ""]
+    out += _table(["probe", "precision", "threads", "group", "median ms", "GMAC/s"],
+                  [[p["model"], p["precision"], str(p["threads"]), str(p["group"]),
+                    _f(p["median_ms"]), _f(p["gmacs_per_s"])] for p in lat["probes"]],
+                  right_from=2)
+    if lat["export_failures"]:
+        out += ["", "Not measured (export failed or file missing):", ""]
+        out += [f"- {k}: {v}" for k, v in sorted(lat["export_failures"].items())]
+    out += ["", "![latency vs size](latency_vs_size.png)", ""]
+    return out
+
+
+def plot_latency(lat: dict[str, Any], path: Path) -> None:
+    """Median latency vs pixels, one line per backend, one panel per model (2 threads)."""
+    rows = [r for r in lat["results"] if r["threads"] == 2]
+    names = sorted({r["model"] for r in rows})
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        series: dict[str, list[tuple[int, float]]] = {}
+        for r in rows:
+            if r["model"] == name:
+                w, h = (int(x) for x in r["input"].split("x"))
+                series.setdefault(_variant(r), []).append((w * h, r["median_ms"]))
+        for variant in sorted(series, key=lambda v: ORDER.index(v) if v in ORDER else 99):
+            pts = sorted(series[variant])
+            ax.plot([p[0] / 1e6 for p in pts], [p[1] for p in pts], "o-", label=variant)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("megapixels")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("median latency (ms), 2 threads")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def quality_section(q: dict[str, Any]) -> list[str]:
+    out = ["## Quality", "", "### Denoising", "",
+           "PSNR (dB) on the 8-bit output, Gaussian noise (not clipped), seed 0, posterior "
+           "mean with the true sigma; (C)BM3D at the true sigma on the same noisy images. "
+           "'images' is the number scored (sigma 15 and 50 use the first 8 of CBSD68 / "
+           "BSD68 and all of Set12; (C)BM3D takes about 25 s per colour image here).", ""]
+    out += _table(["model", "set", "sigma", "images", "PSNR", "(C)BM3D", "command"],
+                  [[r["model"], r["dataset"], str(r["sigma"]), str(r["images"]),
+                    _f(r["psnr"], ".2f"),
+                    f"{_f(r['baseline_psnr'], '.2f')} ({r['baseline']})" if r["baseline"]
+                    else "", f"`{r['command']}`"] for r in q["denoising"]], right_from=2)
+    out += ["", "![PSNR vs sigma](psnr_vs_sigma.png)", ""]
+    if q["precisions"]:
+        out += ["### Exported precisions", "",
+                "Each exported file scored through the torch-free runtime on the same noisy "
+                "images as its PyTorch model (CBSD68, first 8, sigma 25, seed 0, 1 thread).", ""]
+        out += _table(["model", "variant", "images", "PSNR", "vs PyTorch", "command"],
+                      [[r["model"], r["variant"], str(r["images"]), _f(r["psnr"], ".3f"),
+                        _f(r["delta"], "+.3f"), f"`{r['command']}`"] for r in q["precisions"]],
+                      right_from=2)
+        out += [""]
+    out += ["### Quantisation cost (export reports)", "",
+            "From `edgerestore export --data ... --data-limit 4` (`results/export_*.json`): "
+            "denoising PSNR of each file minus that of PyTorch on the same tiles; "
+            "psnr_vs_torch compares the outputs themselves.", ""]
+    out += _table(["model", "file", "set", "images", "PSNR vs torch", "denoise PSNR",
+                   "delta dB", "MB"],
+                  [[r["model"], r["file"], str(r["set"]), str(r["images"]),
+                    _f(r["psnr_vs_torch"]), _f(r["denoise_psnr"], ".3f"),
+                    _f(r["denoise_psnr_delta"], "+.4f"), _f(r["size_bytes"] / 1e6, ".2f")]
+                   for r in q["export_parity"]], right_from=2)
+    out += ["", "### Deblurring", ""]
+    if q["deblurring"]:
+        for d in q["deblurring"]:
+            out += [f"`{d['source']}` (sigma {d['sigma']}, {d['image_count']} image(s) x "
+                    f"{d['kernel_count']} kernel(s)"
+                    + (f"; `{d['command']}`" if d.get("command") else "") + "):", ""]
+            out += _table(["method", "PSNR", "SSIM", "iterations", "seconds / case"],
+                          [[k, _f(v["psnr"], ".2f"), _f(v["ssim"], ".3f"),
+                            _f(v["iterations"], ".0f"), _f(v["seconds"])]
+                           for k, v in d["methods"].items()])
+            out += [""]
+    else:
+        out += ["No `results/deblur_set3c_*.json` yet (another job produces them); the "
+                "PnP speed run below is the only deblurring measurement so far.", ""]
+    return out
+
+
+def plot_psnr(q: dict[str, Any], path: Path) -> None:
+    """PSNR vs sigma per model and set, with (C)BM3D dashed."""
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for r in q["denoising"]:
+        curves.setdefault(f"{r['model']} / {r['dataset']}", []).append((r["sigma"], r["psnr"]))
+        if r["baseline"]:
+            curves.setdefault(f"{r['baseline']} / {r['dataset']}", []).append(
+                (r["sigma"], r["baseline_psnr"]))
+    for label, pts in sorted(curves.items()):
+        pts = sorted(set(pts))
+        ax.plot([p[0] for p in pts], [p[1] for p in pts],
+                "s--" if "BM3D" in label else "o-", label=label)
+    ax.set_xlabel("noise sigma (0-255)")
+    ax.set_ylabel("PSNR (dB)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def claims_section(c: dict[str, Any]) -> list[str]:
+    b = c["blindspot"]
+    out = ["## Claims", "", "### Blind-spot efficiency", "", f"Claim: {b['claim']}.", "",
+           f"Commands: `{c['command']}` (MACs), `{b['latency_command']}` (latency, 256x256, "
+           f"2 threads), PSNR from `{b['psnr_source']}` (CBSD68, sigma 25).", ""]
+    backends = ("pytorch fp32", "onnx fp32", "tflite fp32", "tflite int8")
+    out += _table(["model", "MACs/px", "Laine / model (MACs)",
+                   *(f"{x} ms" for x in backends), "Laine / model (onnx fp32 time)",
+                   "PSNR CBSD68 s25"],
+                  [[f"{r['model']} ({r['label']})", f"{r['macs_per_pixel']:,.0f}",
+                    f"{r['laine_over_model_macs']:.2f}x",
+                    *(_f(r.get("median_ms_256", {}).get(x), ".0f") for x in backends),
+                    _f((r.get("laine_over_model_latency") or {}).get("onnx fp32"), ".2f"),
+                    _f(r.get("psnr_cbsd68_s25"), ".2f") or "not trained"]
+                   for r in b["rows"]])
+    out += ["", f"**Verdict:** {b['verdict']}", "", "### MAP-PnP speed", "",
+            f"Claim: {c['pnp']['claim']}.", ""]
+    for run in c["pnp"]["runs"]:
+        out += [f"`{run['source']}` (sigma {run['sigma']}; denoiser `{run['denoiser']}`, "
+                f"DAE `{run['dae']}`): {run['cases_reached']} of {run['cases']} case(s) "
+                f"reached DMSP's PSNR.", ""]
+        out += _table(["case", "DMSP PSNR", "DMSP s", "ADMM PSNR", "ADMM s",
+                       "ADMM s to DMSP PSNR", "speed-up"],
+                      [[f"{x['image']} x {x['kernel']}", _f(x["dmsp_psnr"], ".2f"),
+                        _f(x["dmsp_seconds"], ".0f"), _f(x["admm_psnr"], ".2f"),
+                        _f(x["admm_seconds"], ".0f"),
+                        _f(x["admm_seconds_to_reach_dmsp_psnr"]) or "never",
+                        _f(x["speedup"]) or "-"] for x in run["per_case"]])
+        if run.get("curve"):
+            k = run["curve"]
+            reach = k["dmsp_seconds_to_reach_admm_final"]
+            out += ["", f"Curves ({k['case']}): ADMM ends at {k['admm_final_psnr']:.2f} dB "
+                    f"after {k['admm_seconds']:.0f} s; DMSP passes that PSNR after "
+                    + (f"{reach:.0f} s" if reach is not None else "never")
+                    + f" and ends at {k['dmsp_final_psnr']:.2f} dB after "
+                    f"{k['dmsp_seconds']:.0f} s."]
+        out += [""]
+    out += [f"**Verdict:** {c['pnp']['verdict']}", "",
+            "![PSNR vs time](pnp_psnr_vs_time.png)", ""]
+    return out
+
+
+def plot_pnp(c: dict[str, Any], path: Path) -> bool:
+    """PSNR vs wall time of the PnP methods, from the first run that stored curves."""
+    for run in c["pnp"]["runs"]:
+        result = json.loads((HERE.parent / run["source"]).read_text())
+        conv = result.get("convergence")
+        if not conv:
+            continue
+        fig, ax = plt.subplots(figsize=(6.4, 4))
+        for method in ("admm", "hqs", "dmsp"):
+            if method in conv:
+                ax.plot(conv[method]["seconds"], conv[method]["psnr"], label=method.upper())
+        ax.set_xlabel("seconds (1 thread)")
+        ax.set_ylabel("PSNR (dB)")
+        ax.set_title(f"{conv.get('image')} x {conv.get('kernel')}, sigma {result.get('sigma')}",
+                     fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return True
+    return False
+
+
+def main() -> None:
+    lat, q, c = _load("latency.json"), _load("quality.json"), _load("claims.json")
+    lines = ["# Benchmark results", "",
+             "Generated by `python benchmarks/report.py` from `benchmarks/results/*.json`; "
+             "every table names the command that produced its numbers. Regenerate: "
+             "`python benchmarks/latency.py && python benchmarks/quality.py run --data-root "
+             "/work/shared/data && python benchmarks/quality.py collect && python "
+             "benchmarks/claims.py && python benchmarks/report.py`.", ""]
+    if c:
+        lines += claims_section(c)
+        plot_pnp(c, HERE / "pnp_psnr_vs_time.png")
+    if lat:
+        lines += latency_section(lat)
+        plot_latency(lat, HERE / "latency_vs_size.png")
+    if q:
+        lines += quality_section(q)
+        plot_psnr(q, HERE / "psnr_vs_sigma.png")
+    (HERE / "RESULTS.md").write_text("\n".join(lines).rstrip() + "\n")
+    print(f"wrote {HERE / 'RESULTS.md'}")
+
+
+if __name__ == "__main__":
+    main()
