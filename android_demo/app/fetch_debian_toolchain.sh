@@ -2,9 +2,10 @@
 # Fetch the two Android build pieces that current Debian no longer ships, from the
 # previous Debian release (bullseye): an API-23 android.jar (android-sdk-platform-23,
 # whose jar is in libandroid-23-java) and the dx dexer (dalvik-exchange). They are
-# downloaded with `apt-get download` through a private sources list and unpacked with dpkg-deb into $DEST; nothing is
-# installed system-wide. The mirror is read from this machine's own apt configuration
-# (the URI that serves the running release), so no host name lives in this file.
+# downloaded with `apt-get download` through a private sources list and unpacked with
+# dpkg-deb into $DEST; nothing is installed system-wide. The mirror is read from this
+# machine's own apt configuration (the URI that serves the running release), so no host
+# name lives in this file.
 #
 # usage: fetch_debian_toolchain.sh DEST      (prints nothing else on success)
 set -euo pipefail

@@ -58,7 +58,8 @@ def main() -> None:
     ap.add_argument("--models", type=Path, required=True, help="web/models folder")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    manifest = {m["role"]: m for m in json.loads((args.models / "models.json").read_text())["models"]}
+    listed = json.loads((args.models / "models.json").read_text())["models"]
+    manifest = {m["role"]: m for m in listed}
 
     # Denoising: a 128x128 crop of the astronaut at half size, Gaussian noise sigma 25.
     clean = resized(data.astronaut(), (256, 256))[16:144, 64:192]
@@ -66,7 +67,8 @@ def main() -> None:
     noisy = (clean + DENOISE_SIGMA * rng.standard_normal(clean.shape)).astype(np.float32)
     bs = manifest["denoise"]
     sess = session(args.models / bs["file"])
-    feeds = {bs["inputs"][0]: chw(noisy)[None], bs["inputs"][1]: np.array([DENOISE_SIGMA], np.float32)}
+    feeds = {bs["inputs"][0]: chw(noisy)[None],
+             bs["inputs"][1]: np.array([DENOISE_SIGMA], np.float32)}
     denoised = np.transpose(sess.run([bs["output"]], feeds)[0][0], (1, 2, 0))
 
     # Deblurring: 64x64 of the cat, circular Gaussian blur std 1.6, noise 0.01, ADMM-MAP.
@@ -106,9 +108,9 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "fixtures.json").write_text(json.dumps(fixtures))
-    print(f"make_fixtures: denoise {fixtures['denoise']['psnr_noisy']:.2f} -> "
-          f"{fixtures['denoise']['psnr_reference']:.2f} dB, deblur "
-          f"{fixtures['deblur']['psnr_blurred']:.2f} -> {fixtures['deblur']['psnr_reference']:.2f} dB")
+    den, deb = fixtures["denoise"], fixtures["deblur"]
+    print(f"make_fixtures: denoise {den['psnr_noisy']:.2f} -> {den['psnr_reference']:.2f} dB, "
+          f"deblur {deb['psnr_blurred']:.2f} -> {deb['psnr_reference']:.2f} dB")
 
 
 if __name__ == "__main__":

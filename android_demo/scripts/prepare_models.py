@@ -63,6 +63,7 @@ def main() -> None:
             "file": onnx.name,
             "bytes": len(data),
             "sha256": hashlib.sha256(data).hexdigest(),
+            "format": card["format"],
             "precision": card["precision"],
             "task": card["task"],
             "inputs": card["inputs"],
@@ -73,6 +74,7 @@ def main() -> None:
             "receptive_field": card["receptive_field"],
             "training_sigma": card["noise"]["training_sigma"],
             "level_input": card["noise"].get("level_input"),
+            "macs_per_pixel": card.get("macs_per_pixel"),
         })
         print(f"prepare_models: {onnx.name} {len(data)} bytes")
     (models_dir / "models.json").write_text(json.dumps({"models": manifest}, indent=2) + "\n")

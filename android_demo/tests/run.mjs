@@ -6,11 +6,10 @@
 //
 // Prints one line per test and a closing "N passed, M failed"; exits 1 on any failure.
 // Every request that is not for 127.0.0.1 is aborted and fails the run.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../scripts/browser.mjs";
 import { startServer } from "../scripts/serve.mjs";
 
 const DEMO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -27,11 +26,6 @@ const SHOTS = opt("screenshots", null);
 const RESULTS = opt("results", null);
 const TOTAL_TIMEOUT = Number(opt("timeout", "480")) * 1000;
 const PARITY_DB = 45;
-
-const BASE_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const WEBGPU_FLAGS = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader",
-  "--enable-features=Vulkan", "--use-vulkan=swiftshader", "--use-angle=swiftshader"];
 
 const offHost = [];
 const consoleErrors = [];
@@ -52,22 +46,8 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
-async function launch(webgpu) {
-  const dir = mkdtempSync(join(tmpdir(), "edgerestore-demo-chromium-"));
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    // playwright passes the fresh profile folder as --user-data-dir itself.
-    args: [...BASE_FLAGS, ...(webgpu ? WEBGPU_FLAGS : [])],
-    viewport: { width: 760, height: 900 },
-  });
-  await ctx.route("**/*", (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === "127.0.0.1" || url.protocol === "data:" || url.protocol === "blob:") return route.continue();
-    offHost.push(url.href);
-    return route.abort();
-  });
-  return { ctx, close: async () => { await ctx.close(); rmSync(dir, { recursive: true, force: true }); } };
+function launch(webgpu) {
+  return launchChromium({ webgpu, onOffHost: (url) => offHost.push(url) });
 }
 
 async function openPage(browser, url) {
@@ -332,8 +312,10 @@ function defineTests(ctx) {
     return `128x128: PSNR ${r.last.psnr_in.toFixed(2)} -> ${r.last.psnr_out.toFixed(2)} dB in ${r.last.ms.toFixed(0)} ms`;
   });
 
-  const FIELDS = ["model", "file", "precision", "backend", "threads", "input_shape", "model_bytes", "session_ms",
-                  "first_run_ms", "warmup", "runs", "median_ms", "p10_ms", "p90_ms"];
+  // edgerestore.runtime.bench.FIELDS, in that order, then the browser's extras.
+  const FIELDS = ["model", "file", "format", "precision", "backend", "threads", "input", "runs", "warmup",
+                  "median_ms", "p10_ms", "p90_ms", "first_run_ms", "session_ms", "peak_rss_mb",
+                  "file_size_bytes", "macs_per_pixel", "gmacs_per_s"];
   const benchTest = (label, browserKey, backends, size, runs, shot, models = null) => async () => {
     const page = await openPage(ctx[browserKey],
       url(`bench.html?autorun=1&size=${size}&runs=${runs}&warmup=1&backends=${backends.join(",")}`
@@ -347,10 +329,11 @@ function defineTests(ctx) {
     const want = backends.length * (models ? models.length : 2);
     assert(rep.results.length === want && shown.results.length === want, `${rep.results.length} results, want ${want}`);
     for (const r of rep.results) {
-      for (const f of FIELDS) assert(f in r, `field ${f} missing`);
+      assert(Object.keys(r).slice(0, FIELDS.length).join() === FIELDS.join(), `fields ${Object.keys(r)}`);
       assert(r.runs === runs && r.p10_ms <= r.median_ms && r.median_ms <= r.p90_ms && r.median_ms > 0,
              `inconsistent record ${JSON.stringify(r)}`);
-      assert(r.input_shape.join() === `1,3,${size},${size}`, `input_shape ${r.input_shape}`);
+      assert(r.input === `${size}x${size}` && r.input_shape.join() === `1,3,${size},${size}`, `input ${r.input}`);
+      assert(r.file_size_bytes > 100000 && r.format === "onnx", `file_size_bytes ${r.file_size_bytes}`);
     }
     const threads = rep.results.filter((r) => r.backend === "wasm").map((r) => r.threads);
     if (backends.includes("wasmN")) assert(threads.includes(2), `threads ${threads}`);

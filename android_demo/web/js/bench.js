@@ -30,9 +30,9 @@ function fmt(v) {
 
 function addRow(r) {
   const tr = document.createElement("tr");
-  const cells = [r.model, r.backend, r.threads ?? "-", r.input_shape.slice(2).join("x"), fmt(r.median_ms),
+  const cells = [r.model, r.backend, r.threads ?? "-", r.input, fmt(r.median_ms),
                  fmt(r.p10_ms), fmt(r.p90_ms), fmt(r.first_run_ms), fmt(r.session_ms), r.runs,
-                 (r.model_bytes / 1024).toFixed(0)];
+                 (r.file_size_bytes / 1024).toFixed(0)];
   cells.forEach((c, i) => {
     const td = document.createElement("td");
     td.textContent = String(c);

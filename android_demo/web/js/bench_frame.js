@@ -33,21 +33,30 @@ async function measure() {
     times.push(performance.now() - t);
   }
   await model.session.release?.();
+  // The fields and order of `edgerestore bench` (edgerestore.runtime.bench.FIELDS), then
+  // browser-only extras. Process RSS is not visible to a page: peak_rss_mb is null.
+  const medianMs = R.percentile(times, 50);
+  const macs = entry.macs_per_pixel ?? null;
   return {
     model: entry.id,
     file: entry.file,
+    format: entry.format ?? "onnx",
     precision: entry.precision,
     backend: ep,
     threads: ep === "wasm" ? threads : null,
-    input_shape: [1, entry.channels, size, size],
-    model_bytes: entry.bytes,
-    session_ms: model.sessionMs,
-    first_run_ms: firstRunMs,
-    warmup,
+    input: `${size}x${size}`,
     runs,
-    median_ms: R.percentile(times, 50),
+    warmup,
+    median_ms: medianMs,
     p10_ms: R.percentile(times, 10),
     p90_ms: R.percentile(times, 90),
+    first_run_ms: firstRunMs,
+    session_ms: model.sessionMs,
+    peak_rss_mb: null,
+    file_size_bytes: entry.bytes,
+    macs_per_pixel: macs,
+    gmacs_per_s: macs ? (macs * size * size) / (medianMs * 1e6) : null,
+    input_shape: [1, entry.channels, size, size],
     mean_ms: times.reduce((a, b) => a + b, 0) / times.length,
     min_ms: Math.min(...times),
     max_ms: Math.max(...times),

@@ -1,0 +1,107 @@
+"""Static consistency of android_demo/ (cheap: no browser, no Node, no Android tools).
+
+The heavy checks (headless Chromium running the exported models, the APK build and its
+verification) live in android_demo/ci.sh. These only catch drift between the pieces:
+files the build scripts and pages rely on, the manifest and the Java source, the
+benchmark page's JSON fields and ``edgerestore bench``'s, the weights the demo exports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+DEMO = Path(__file__).resolve().parents[1] / "android_demo"
+REPO = DEMO.parent
+
+
+def read(rel: str) -> str:
+    return (DEMO / rel).read_text(encoding="utf-8")
+
+
+def test_files_exist_and_scripts_are_executable():
+    for rel in ("README.md", "ci.sh", "build.sh", "app/build.sh", "app/fetch_debian_toolchain.sh",
+                "scripts/prepare_web.sh", "scripts/prepare_models.py", "scripts/make_fixtures.py",
+                "scripts/serve.mjs", "tests/run.mjs", "package.json", "package-lock.json",
+                "app/AndroidManifest.xml", "web/index.html", "web/bench.html",
+                "web/bench_frame.html", "web/js/restore.js", "web/js/models.js"):
+        assert (DEMO / rel).is_file(), rel
+    for rel in ("ci.sh", "build.sh", "app/build.sh", "app/fetch_debian_toolchain.sh",
+                "scripts/prepare_web.sh"):
+        assert (DEMO / rel).stat().st_mode & 0o111, f"{rel} is not executable"
+
+
+def test_pages_load_only_files_of_the_web_folder():
+    for page in ("index.html", "bench.html", "bench_frame.html"):
+        html = read(f"web/{page}")
+        for ref in re.findall(r'(?:src|href)="([^"]+)"', html):
+            assert "//" not in ref, f"{page} loads {ref} from another origin"
+            if ref.endswith((".js", ".css", ".html")):
+                assert (DEMO / "web" / ref).is_file(), f"{page} refers to missing {ref}"
+    js = "\n".join(p.read_text() for p in (DEMO / "web" / "js").glob("*.js"))
+    assert re.search(r"https?://", js) is None, "a script names a remote URL"
+    assert "ort.env.wasm.wasmPaths" in read("web/js/models.js")
+    # The runtime files the pages import are the ones prepare_web.sh copies.
+    prepare = read("scripts/prepare_web.sh")
+    for f in ("ort.min.mjs", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm"):
+        assert f in prepare
+    assert '"../ort/ort.min.mjs"' in read("web/js/models.js")
+
+
+def test_manifest_and_activity_agree():
+    manifest = read("app/AndroidManifest.xml")
+    package = re.search(r'package="([\w.]+)"', manifest).group(1)
+    activity = re.search(r'<activity\s+android:name="([\w.]+)"', manifest).group(1)
+    cls = (package + activity) if activity.startswith(".") else activity
+    java = DEMO / "app" / "src" / Path(*cls.split(".")).with_suffix(".java")
+    assert java.is_file(), java
+    source = java.read_text()
+    assert f"package {package};" in source
+    assert "android.intent.action.MAIN" in manifest
+    assert "android.intent.category.LAUNCHER" in manifest
+    for header in ("Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy"):
+        assert header in source, f"WebView responses lack {header}"
+        assert header in read("scripts/serve.mjs"), f"serve.mjs lacks {header}"
+    assert "shouldInterceptRequest" in source and 'assets.open("web"' in source
+    ci = read("ci.sh")
+    assert f"package: name='{package}'" in ci and f"launchable-activity: name='{cls}'" in ci
+
+
+def test_no_host_names_in_the_build_scripts():
+    for rel in ("ci.sh", "build.sh", "app/build.sh", "app/fetch_debian_toolchain.sh",
+                "scripts/prepare_web.sh", "package-lock.json", ".npmrc"):
+        assert re.search(r"https?://", read(rel)) is None, rel
+
+
+def test_benchmark_fields_match_edgerestore_bench():
+    bench = pytest.importorskip("edgerestore.runtime.bench")
+    src = read("web/js/bench_frame.js")
+    record = src[src.index("return {", src.index("const medianMs")):]
+    keys = re.findall(r"^\s{4}(\w+)(?::|,)", record, flags=re.M)
+    assert tuple(keys[: len(bench.FIELDS)]) == tuple(bench.FIELDS)
+    listed = re.search(r"const FIELDS = \[([^\]]+)\]", read("tests/run.mjs")).group(1)
+    assert tuple(re.findall(r'"(\w+)"', listed)) == tuple(bench.FIELDS)
+    readme = read("README.md")
+    for field in bench.FIELDS:
+        assert f"`{field}`" in readme, f"README does not document {field}"
+
+
+def test_exported_models_exist_as_weights():
+    src = read("scripts/prepare_models.py")
+    names = re.findall(r'\("(\w+)", "(?:denoise|map_denoiser)"\)', src)
+    assert names, "no models listed in prepare_models.py"
+    for name in names:
+        assert (REPO / "models" / "weights" / f"{name}.safetensors").is_file(), name
+
+
+def test_package_lock_matches_package_json():
+    pkg = json.loads(read("package.json"))
+    lock = json.loads(read("package-lock.json"))
+    root = lock["packages"][""]
+    assert root.get("dependencies", {}) == pkg.get("dependencies", {})
+    assert root.get("devDependencies", {}) == pkg.get("devDependencies", {})
+    for name, version in {**pkg["dependencies"], **pkg["devDependencies"]}.items():
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version
