@@ -132,10 +132,14 @@ def test_rgba_input_and_unsupported_denoisers_are_user_errors(files, tmp_path, c
     assert run("deblur", tmp_path / "rgba.png", "-o", out, "--kernel", files["npy"],
                "--denoiser", files["model"]) == 2
     assert "alpha channel" in capsys.readouterr().err
-    (tmp_path / "model.onnx").write_bytes(b"not yet")
+    (tmp_path / "model.onnx").write_bytes(b"not a model")
     assert run("deblur", files["image"], "-o", out, "--kernel", files["npy"], "--denoiser",
                tmp_path / "model.onnx") == 2
-    assert "supported: .safetensors" in capsys.readouterr().err
+    assert "not a loadable ONNX model" in capsys.readouterr().err
+    (tmp_path / "model.pt").write_bytes(b"pickle")
+    assert run("deblur", files["image"], "-o", out, "--kernel", files["npy"], "--denoiser",
+               tmp_path / "model.pt") == 2
+    assert "supported: .safetensors, .onnx, .tflite" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -12,9 +12,9 @@ import argparse
 import time
 from pathlib import Path
 
-from edgerestore.commands.paths import check_output
+from edgerestore.commands.paths import read_input
 from edgerestore.console import log, progress
-from edgerestore.errors import ImageError, InputError
+from edgerestore.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,26 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from PIL import Image
-
     from edgerestore.runtime.backends import SessionOptions
     from edgerestore.runtime.exported_denoiser import ExportedDenoiser
-    from edgerestore.runtime.image_io import read_image, write_image
+    from edgerestore.runtime.image_io import write_image
 
-    check_output(args.input, args.output, in_place=args.in_place)
-    suffix = args.output.suffix.lower()
-    if suffix not in Image.registered_extensions():
-        raise InputError(f"{args.output}: unknown image extension {suffix or '(none)'!r}")
-    if args.bit_depth == 16 and suffix != ".png":
-        raise InputError(f"{args.output}: 16-bit output must be a .png file")
     if args.max_tile < 64:
         raise InputError(f"--max-tile must be at least 64, got {args.max_tile}")
+    image, info = read_input(args)
     denoiser = ExportedDenoiser(args.model, SessionOptions(threads=args.threads),
                                 max_tile=args.max_tile)
-    image, info = read_image(args.input)
-    if info.has_alpha:
-        raise ImageError(f"{args.input}: has an alpha channel; denoising needs an opaque "
-                         "image (flatten or drop the alpha first)")
     if image.shape[2] != denoiser.channels:
         kind = "grey" if denoiser.channels == 1 else "colour"
         raise InputError(f"{args.model.name} is a {kind} model; {args.input} has "
@@ -72,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         out = denoiser.denoise(image, sigma, on_tile=lambda: next(ticks, None))
     finally:
         ticks.close()
-    bit_depth = args.bit_depth or (16 if info.bit_depth == 16 and suffix == ".png" else 8)
+    png = args.output.suffix.lower() == ".png"
+    bit_depth = args.bit_depth or (16 if info.bit_depth == 16 and png else 8)
     write_image(args.output, out, bit_depth=bit_depth)
     log.info("wrote %s (%s, %s backend, %.2f s)", args.output, args.model.name,
              denoiser.session.backend, time.perf_counter() - start)

@@ -1,10 +1,17 @@
-"""Output-path checks shared by commands that write files."""
+"""Input and output checks shared by commands that turn one image file into another."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from edgerestore.errors import InputError
+from edgerestore.errors import ImageError, InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from edgerestore.runtime.image_io import ImageInfo
 
 
 def check_output(inp: Path, out: Path, *, in_place: bool = False) -> None:
@@ -13,3 +20,27 @@ def check_output(inp: Path, out: Path, *, in_place: bool = False) -> None:
         raise InputError(f"{out}: refusing to overwrite the input (pass --in-place to allow it)")
     if not out.parent.exists():
         raise InputError(f"{out.parent}: output folder does not exist")
+
+
+def read_input(args: argparse.Namespace) -> tuple[np.ndarray, ImageInfo]:
+    """Check ``args.output`` first (fail before any work), then read ``args.input``.
+
+    Shared by every command that turns one image into another: the output must not
+    overwrite the input (unless ``--in-place``), must have a known extension and fit
+    ``--bit-depth``; the input must be opaque (restoration has no alpha model).
+    """
+    from PIL import Image
+
+    from edgerestore.runtime.image_io import read_image
+
+    check_output(args.input, args.output, in_place=args.in_place)
+    suffix = args.output.suffix.lower()
+    if suffix not in Image.registered_extensions():
+        raise InputError(f"{args.output}: unknown image extension {suffix or '(none)'!r}")
+    if args.bit_depth == 16 and suffix != ".png":
+        raise InputError(f"{args.output}: 16-bit output must be a .png file")
+    image, info = read_image(args.input)
+    if info.has_alpha:
+        raise ImageError(f"{args.input}: has an alpha channel; restoration needs an opaque "
+                         "image (flatten or drop the alpha first)")
+    return image, info

@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from edgerestore.commands.paths import check_output
+from edgerestore.commands.paths import read_input
 from edgerestore.console import log, progress
-from edgerestore.errors import ImageError, InputError, ModelFileError, require
+from edgerestore.errors import InputError, ModelFileError, require
 
 if TYPE_CHECKING:
     import numpy as np
@@ -138,7 +138,7 @@ def run_deblur(args: argparse.Namespace) -> int:
     from edgerestore.runtime.pnp import deblur
 
     _check_options(args, dmsp=args.method == "dmsp")
-    image, info = _read_input(args)
+    image, info = read_input(args)
     kernel = validate_kernel(load_kernel(args.kernel), image.shape, name=f"kernel {args.kernel}")
     sigma_n = noise_sigma(args.sigma)
     den = load_denoiser(args.denoiser, args.device, args.threads)
@@ -162,7 +162,7 @@ def run_inpaint(args: argparse.Namespace) -> int:
     from edgerestore.runtime.pnp import inpaint
 
     _check_options(args)
-    image, info = _read_input(args)
+    image, info = read_input(args)
     mask = _read_mask(args.mask, image.shape)
     den = load_denoiser(args.denoiser, args.device, args.threads)
     with iteration_progress(args.method, args.iters) as tick:
@@ -178,7 +178,7 @@ def run_upscale(args: argparse.Namespace) -> int:
     from edgerestore.runtime.pnp import upscale
 
     _check_options(args)
-    image, info = _read_input(args)
+    image, info = read_input(args)
     kernel = load_kernel(args.kernel) if args.kernel else None
     sigma_n = noise_sigma(args.sigma)
     den = load_denoiser(args.denoiser, args.device, args.threads)
@@ -224,25 +224,6 @@ def _check_options(args: argparse.Namespace, *, dmsp: bool = False) -> None:
         raise InputError("--rho only applies to --method admm")
     if getattr(args, "dae", None) and not dmsp:
         raise InputError("--dae only applies to --method dmsp")
-
-
-def _read_input(args: argparse.Namespace) -> tuple[np.ndarray, ImageInfo]:
-    """Check the output path first (fail before any work), then read an opaque image."""
-    from PIL import Image
-
-    from edgerestore.runtime.image_io import read_image
-
-    check_output(args.input, args.output, in_place=args.in_place)
-    suffix = args.output.suffix.lower()
-    if suffix not in Image.registered_extensions():
-        raise InputError(f"{args.output}: unknown image extension {suffix or '(none)'!r}")
-    if args.bit_depth == 16 and suffix != ".png":
-        raise InputError(f"{args.output}: 16-bit output must be a .png file")
-    image, info = read_image(args.input)
-    if info.has_alpha:
-        raise ImageError(f"{args.input}: has an alpha channel; restoration needs an opaque "
-                         "image (flatten or drop the alpha first)")
-    return image, info
 
 
 def _read_mask(path: Path, shape: tuple[int, ...]) -> np.ndarray:
