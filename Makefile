@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (see README.md):
 #   make demo   creates .venv, installs everything, runs the main job on bundled inputs
 #   make test   creates .venv, installs everything plus dev tools, runs ruff and pytest
+#   (CI also runs `make android-demo`: the phone demo's browser tests and APK build)
 # torch is installed first and pinned: an unpinned torch pulls gigabytes of CUDA wheels.
 
 PYTHON ?= python3
@@ -10,7 +11,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 EXTRAS := train,eval,export,tiff,dde
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv clean android-demo
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,9 @@ lint: venv
 
 test: lint
 	$(VENV)/bin/pytest -q
+
+android-demo: venv
+	bash android_demo/ci.sh $(VENV)
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache
