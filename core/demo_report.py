@@ -285,12 +285,12 @@ def summary(report: dict[str, Any]) -> str:
         if r["file"] not in latency or r["threads"] == max(report["plan"]["bench_threads"]):
             latency[r["file"]] = r["median_ms"]
     names = list(dict.fromkeys([*quality, *delta, *latency]))
-    header = f"{'file':<44}{'task':>9}{'in dB':>8}{'out dB':>8}{'parity':>9}{'ms/tile':>9}"
+    header = f"{'file':<47}{'task':>8}{'in dB':>8}{'out dB':>8}{'parity':>9}{'ms/tile':>9}"
     lines = [header, "-" * len(header)]
     for name in names:
         task = "deblur" if name in {f["file"] for f in deblur.get("files", [])} else "denoise"
         q = quality.get(name, (None, None))
-        lines.append(f"{name:<44}{task:>9}{_fmt(q[0]):>8}{_fmt(q[1]):>8}"
+        lines.append(f"{name:<47}{task:>8}{_fmt(q[0]):>8}{_fmt(q[1]):>8}"
                      f"{delta.get(name, '-'):>9}{_fmt(latency.get(name), 1):>9}")
     lines.append("in/out dB: mean PSNR of the noisy (blurred) input and of the restored "
                  "image; parity: denoising dB vs PyTorch; ms/tile: median latency")
