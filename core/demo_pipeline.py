@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from edgerestore.console import log, progress
-from edgerestore.errors import EdgeRestoreError, MissingDependencyError
+from edgerestore.errors import EdgeRestoreError, MissingDependencyError, ModelFileError
 
 #: Modules each export format needs, with the pip package that provides them (all in
 #: the ``export`` extra). Checked with find_spec: litert-torch must only ever be
@@ -84,7 +84,7 @@ class DemoOptions:
     seed: int = 0
     formats: tuple[str, ...] = FORMATS
     quick: bool = False
-    blindspot: str | None = None
+    blindspot: str = DEFAULT_BLINDSPOT
     map: str = DEFAULT_MAP
     threads: int = 2
     quiet: bool = False
@@ -163,7 +163,7 @@ def resolve_weights(name: str) -> Path:
     if name.endswith(".safetensors"):
         path = Path(name)
         if not path.is_file():
-            raise EdgeRestoreError(f"{name}: no such weights file")
+            raise ModelFileError(f"{name}: no such weights file")
         return path
     from edgerestore.models.shipped import shipped_weights
 
@@ -176,7 +176,8 @@ def export_stage(run: DemoRun, stage: Stage) -> None:
     if importlib.util.find_spec("torch") is None:
         earlier = len(run.files("blindspot")) + len(run.files("map"))
         stage.skip(str(MissingDependencyError("torch", "train", "exporting the shipped weights"))
-                   + f" (torch itself: pip install torch); using {earlier} file(s) exported "
+                   + f" (torch itself first, as the Makefile does: pip install torch==2.13.0); "
+                   f"using {earlier} file(s) exported "
                    f"earlier in {opts.out / 'export'}", whole=True)
         return
     formats = []
@@ -191,10 +192,7 @@ def export_stage(run: DemoRun, stage: Stage) -> None:
         return
     from edgerestore.export.pipeline import ExportOptions, run_export
 
-    models = {"blindspot": opts.blindspot or (QUICK_BLINDSPOT if opts.quick
-                                              else DEFAULT_BLINDSPOT),
-              "map": opts.map}
-    for kind, name in models.items():
+    for kind, name in (("blindspot", opts.blindspot), ("map", opts.map)):
         weights = resolve_weights(name)
         run.weights[kind] = str(weights)
         folder = opts.out / "export" / kind

@@ -32,9 +32,9 @@ table{border-collapse:collapse;font-size:13px;margin:8px 0}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f0f0f0} td.l,th.l{text-align:left}
 .row{display:flex;gap:8px;flex-wrap:wrap;margin-bottom:16px}
-figure{margin:0;flex:1 1 150px;max-width:260px}
+figure{margin:0;flex:0 0 184px}
 figure img{width:100%;display:block}
-figcaption{font-size:12px;text-align:center;line-height:1.3}
+figcaption{font-size:12px;text-align:center;line-height:1.3;overflow-wrap:anywhere}
 .kernel{image-rendering:pixelated;width:96px!important;background:#000}
 .skip{background:#fff4e5;border-left:4px solid #f0a020;padding:6px 10px;margin:4px 0}
 .ok{color:#2a7d2a} .bad{color:#b00020}
@@ -71,6 +71,14 @@ def _table(header: list[str], rows: list[list[Any]], left: int = 1) -> str:
                                     f"{html.escape(_fmt(c))}</td>" for i, c in enumerate(r))
                    + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def file_label(name: str) -> str:
+    """``model_int8_256x256.tflite`` -> ``TFLite int8``: the captions only need what
+    differs between the files of one model (the full name is in the tables)."""
+    fmt = "TFLite" if name.endswith(".tflite") else "ONNX"
+    precision = next((p for p in ("int8", "fp16", "fp32") if f"_{p}" in name), "")
+    return f"{fmt} {precision}".strip()
 
 
 def _figure(images: Path, picture: str, caption: str, *, css: str = "",
@@ -187,7 +195,7 @@ def _denoise_section(restore: dict[str, Any], images: Path) -> str:
         sigma = "" if item["sigma"] is None else f", sigma {item['sigma']:g}"
         figures = [_figure(images, f"{item['name']}_noisy.png",
                            f"noisy{sigma}<br>PSNR {_fmt(noisy['noisy_psnr'])} dB")]
-        figures += [_figure(images, r["picture"], f"{html.escape(r['file'])}<br>PSNR "
+        figures += [_figure(images, r["picture"], f"{file_label(r['file'])}<br>PSNR "
                             f"{_fmt(r['psnr'])} dB, {r['seconds']:.2f} s") for r in mine]
         if item["has_clean"]:
             figures.append(_figure(images, f"{item['name']}_clean.png", "clean"))
@@ -204,7 +212,7 @@ def _deblur_section(deblur: dict[str, Any] | None, images: Path) -> str:
     figures = [_figure(images, "deblur_blurred.png",
                        f"blurred + noise {deblur['noise_sigma']:g}<br>PSNR "
                        f"{_fmt(deblur['blurred_psnr'])} dB")]
-    figures += [_figure(images, f["picture"], f"{html.escape(f['file'])}<br>PSNR "
+    figures += [_figure(images, f["picture"], f"{file_label(f['file'])}<br>PSNR "
                         f"{_fmt(f['psnr'])} dB, {f['seconds']:.1f} s") for f in done]
     figures.append(_figure(images, "deblur_clean.png", "clean"))
     figures.append(_figure(images, deblur["kernel_picture"],

@@ -48,7 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgerestore.demo_pipeline import DemoOptions, resolve_weights, run_demo
+    from edgerestore.demo_pipeline import (
+        DEFAULT_BLINDSPOT,
+        QUICK_BLINDSPOT,
+        DemoOptions,
+        resolve_weights,
+        run_demo,
+    )
     from edgerestore.demo_report import summary, write_report
     from edgerestore.errors import InputError
 
@@ -59,12 +65,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--threads must be >= 1, got {args.threads}")
     if args.images is not None and not args.images.is_dir():
         raise InputError(f"--images {args.images}: not a folder")
-    for name in (args.model, args.map):
-        if name and name.endswith(".safetensors"):
-            resolve_weights(name)  # a typo fails here, before minutes of work
+    blindspot = args.model or (QUICK_BLINDSPOT if args.quick else DEFAULT_BLINDSPOT)
+    for name in (blindspot, args.map):
+        resolve_weights(name)  # a typo fails here, before minutes of work
     opts = DemoOptions(out=args.out, images=args.images, sigma=args.sigma, seed=args.seed,
                        formats=tuple(dict.fromkeys(args.formats)), quick=args.quick,
-                       blindspot=args.model, map=args.map, threads=args.threads,
+                       blindspot=blindspot, map=args.map, threads=args.threads,
                        quiet=args.quiet)
     demo = run_demo(opts)
     demo.seconds = time.perf_counter() - start
