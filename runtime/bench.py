@@ -313,14 +313,14 @@ def machine_info() -> dict[str, Any]:
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Plain-text table of result rows (same columns on every device)."""
-    header = (f"{'model':<28}{'fmt':<7}{'prec':<6}{'backend':<12}{'thr':>4}{'input':>11}"
+    header = (f"{'model':<28}{'fmt':<8}{'prec':<6}{'backend':<12}{'thr':>4}{'input':>11}"
               f"{'median':>10}{'p10':>9}{'p90':>9}{'first':>9}{'session':>9}{'RSS MB':>8}"
               f"{'size MB':>8}{'GMAC/s':>8}")
     lines = [header, "-" * len(header)]
     for r in rows:
         gmacs = f"{r['gmacs_per_s']:.1f}" if r.get("gmacs_per_s") else "-"
         lines.append(
-            f"{str(r['model'])[:27]:<28}{r['format']!s:<7}{r['precision']!s:<6}"
+            f"{str(r['model'])[:27]:<28}{r['format']!s:<8}{r['precision']!s:<6}"
             f"{r['backend']!s:<12}{r['threads'] or 'all':>4}{r['input']:>11}"
             f"{r['median_ms']:>10.1f}{r['p10_ms']:>9.1f}{r['p90_ms']:>9.1f}"
             f"{r['first_run_ms']:>9.1f}{r['session_ms']:>9.1f}{r['peak_rss_mb']:>8.0f}"
