@@ -71,7 +71,7 @@ class Plan:
                        bench_threads=(2,), bench_runs=3, bench_warmup=1)
         # deblur_crop 240 + kernel 17 - 1 = a 256 solver grid: one fixed TFLite tile.
         return cls(limit=None, crop=None, calib_count=16, iters=30, deblur_crop=240,
-                   bench_threads=(1, 2), bench_runs=10, bench_warmup=2)
+                   bench_threads=(1, 2), bench_runs=5, bench_warmup=1)
 
 
 @dataclass

@@ -191,12 +191,14 @@ def _denoise_section(restore: dict[str, Any], images: Path) -> str:
         mine = [r for r in rows if r["image"] == item["name"]]
         if not mine:
             continue
-        noisy = mine[0]
-        sigma = "" if item["sigma"] is None else f", sigma {item['sigma']:g}"
-        figures = [_figure(images, f"{item['name']}_noisy.png",
-                           f"noisy{sigma}<br>PSNR {_fmt(noisy['noisy_psnr'])} dB")]
-        figures += [_figure(images, r["picture"], f"{file_label(r['file'])}<br>PSNR "
-                            f"{_fmt(r['psnr'])} dB, {r['seconds']:.2f} s") for r in mine]
+        if item["has_clean"]:
+            before = f"noisy, sigma {item['sigma']:g}<br>PSNR {_fmt(mine[0]['noisy_psnr'])} dB"
+        else:  # the user's own photo: no reference, the noise level is estimated
+            before = "input<br>noise level estimated"
+        figures = [_figure(images, f"{item['name']}_noisy.png", before)]
+        figures += [_figure(images, r["picture"], f"{file_label(r['file'])}<br>"
+                            + (f"PSNR {_fmt(r['psnr'])} dB, " if r["psnr"] is not None else "")
+                            + f"{r['seconds']:.2f} s") for r in mine]
         if item["has_clean"]:
             figures.append(_figure(images, f"{item['name']}_clean.png", "clean"))
         shape = "x".join(map(str, item["shape"][:2]))
