@@ -164,7 +164,7 @@ def convergence_svg(deblur: dict[str, Any], width: int = 640, height: int = 320)
                      f'stroke-width="1.8"/>')
         legend.append((name, colour, False))
     for k, (name, colour, dashed) in enumerate(legend):
-        y = top + ph - 12 - 15 * (len(legend) - 1 - k)
+        y = top + ph // 2 + 15 * k  # mid-height: clear of the rising curves and the baseline
         dash = ' stroke-dasharray="5,4"' if dashed else ""
         parts.append(f'<line x1="{left + pw - 210}" x2="{left + pw - 186}" y1="{y - 4}" '
                      f'y2="{y - 4}" stroke="{colour}" stroke-width="2"{dash}/>'
@@ -220,11 +220,14 @@ def _deblur_section(deblur: dict[str, Any] | None, images: Path) -> str:
     figures.append(_figure(images, deblur["kernel_picture"],
                            f"motion kernel {deblur['kernel_size']}x{deblur['kernel_size']}"
                            f"<br>seed {deblur['kernel_seed']}", css="kernel", lossless=True))
+    finals = ", ".join(f"{html.escape(f['file'])} {_fmt(f['psnr'])} dB" for f in done)
     return (f"<p>{html.escape(deblur['image'])}, {deblur['shape'][0]}x{deblur['shape'][1]} "
             f"crop, generated motion kernel, '{deblur['boundary']}' boundary, "
             f"{deblur['iters']} ADMM iterations with each exported MAP denoiser as the prior."
             f"</p><div class='row'>{''.join(figures)}</div>"
-            f"<h3>Convergence</h3>{convergence_svg(deblur)}")
+            f"<h3>Convergence</h3>{convergence_svg(deblur)}"
+            f"<p class='muted'>Final PSNR: {finals} (curves that coincide are files that "
+            f"agree).</p>")
 
 
 def render_html(report: dict[str, Any], out: Path) -> str:
@@ -266,8 +269,8 @@ denoising PSNR of each.</p>
 <h2>Latency</h2>
 <p>One network call on a {report["plan"]["tile"]}x{report["plan"]["tile"]} tile per run,
 each file in its own worker process, round-robin; {report["plan"]["bench_runs"]} timed runs
-after {report["plan"]["bench_warmup"]} warm-up. Load average at the end:
-{html.escape(str(machine.get("load_average")))}.</p>
+after {report["plan"]["bench_warmup"]} warm-up. Load average (1, 5, 15 min) at the end:
+{", ".join(f"{v:.1f}" for v in machine.get("load_average") or [])}.</p>
 {_table(BENCH_HEADER, bench, left=2) if bench else "<p>No latency results.</p>"}
 <p class="muted">All numbers are also in report.json.</p>
 </body></html>
