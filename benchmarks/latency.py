@@ -215,16 +215,22 @@ def torch_variant(model: Model, costs: dict[str, Any], threads: int,
     return Variant(command, row)
 
 
-def probe_variants(threads: int) -> list[Variant]:
-    return [Variant(roofline.worker_command(kind, threads),
-                    {"model": kind, "file": None, "format": "probe", "precision": precision,
-                     "backend": kind.split("_")[0], "threads": threads, "input": "-",
-                     "file_size_bytes": 0, "gmac_per_run": gmac})
-            for kind, (precision, gmac) in roofline.PROBES.items()]
+def probe_variants(threads: int, litert: dict[str, tuple[Path, float]]) -> list[Variant]:
+    out = [Variant(roofline.worker_command(kind, threads),
+                   {"model": kind, "file": None, "format": "probe", "precision": precision,
+                    "backend": kind.split("_")[0], "threads": threads, "input": "-",
+                    "file_size_bytes": 0, "gmac_per_run": gmac})
+           for kind, (precision, gmac) in roofline.PROBES.items()]
+    for kind, (path, gmac) in litert.items():
+        variant = file_variant(path, threads, roofline.CONV["side"], roofline.CONV["side"])
+        variant.row.update(model=kind, format="probe", gmac_per_run=gmac)
+        out.append(variant)
+    return out
 
 
 def run_group(group: Group, catalog: dict[str, Model], costs: dict[str, dict[str, Any]],
-              failures: dict[str, str]) -> tuple[list[dict], list[dict], dict]:
+              failures: dict[str, str], litert: dict[str, tuple[Path, float]],
+              ) -> tuple[list[dict], list[dict], dict]:
     """Time one group; returns (model rows, probe rows, how the group ran)."""
     variants = []
     for threads in group.threads:
@@ -242,7 +248,7 @@ def run_group(group: Group, catalog: dict[str, Model], costs: dict[str, dict[str
                     continue
                 variants.append(file_variant(path, threads, *group.size,
                                              macs_per_pixel=costs[key]["macs_per_pixel"]))
-        variants += probe_variants(threads)
+        variants += probe_variants(threads, litert)
     label = f"{group.size[1]}x{group.size[0]}, threads {group.threads}"
     print(f"group {label}: {len(variants)} workers, {group.runs} timed runs", flush=True)
     start, load_before = time.perf_counter(), os.getloadavg()[0]
@@ -286,10 +292,11 @@ def main() -> None:
         needed = {b for g in plan if key in g.models for b in g.backends}
         ensure_exports(catalog[key], needed, failures)
     costs = {key: model_costs(catalog[key]) for key in sorted(wanted)}
-    roofline.prepare_all()
+    litert_probes = roofline.prepare_all()
     rows, probes, groups = [], [], []
     for index, group in enumerate(plan):
-        group_rows, group_probes, meta = run_group(group, catalog, costs, failures)
+        group_rows, group_probes, meta = run_group(group, catalog, costs, failures,
+                                                   litert_probes)
         groups.append(meta)
         best = peaks(group_probes)
         for r in group_rows:
@@ -310,9 +317,10 @@ def main() -> None:
         "method": "one worker process per variant; per group: all sessions opened, then 1 "
                   "first run each, warm-up rounds, timed rounds, each round visiting every "
                   "worker once (round-robin); percentiles by linear interpolation",
-        "roofline": "peak = best GMAC/s of the probes (ORT conv/matmul, numpy matmul) of the "
-                    "same precision class (fp16 files against the fp32 peak: this CPU has no "
-                    "fp16 arithmetic path in these runtimes) at the same thread count, in the "
+        "roofline": "peak = best GMAC/s of the probes (ORT conv/matmul, numpy matmul, LiteRT "
+                    "conv net) of the "
+                    "same precision class (fp16 files against the fp32 peak; there is no fp16 "
+                    "probe) at the same thread count, in the "
                     "same group; model GMAC/s = MACs/pixel x image pixels / median",
         "groups": groups, "models": costs, "export_failures": failures, "results": rows,
         "probes": probes,

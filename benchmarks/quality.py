@@ -18,7 +18,7 @@ reports (parity on 4 CBSD68 images per precision) and the deblurring results ano
 job writes (``results/deblur_set3c_*.json``) into ``results/quality.json``, which
 ``benchmarks/report.py`` renders.
 
-    python benchmarks/quality.py run --data-root /work/shared/data --limit 8
+    python benchmarks/quality.py run --data-root /work/shared/data --limit 4
     python benchmarks/quality.py collect
 """
 
@@ -57,8 +57,12 @@ PRECISION_FILES = {
 
 
 def jobs(data_root: Path, limit: int) -> list[tuple[Path, list[str]]]:
-    """(output JSON, ``edgerestore`` arguments) for every quality measurement."""
-    out = []
+    """(output JSON, ``edgerestore`` arguments) for every quality measurement.
+
+    Colour sigma 15 / 50 first, then the exported precisions, then the grey model, so
+    that a run cut short keeps the colour results and the quantisation cost.
+    """
+    out, grey = [], []
     cache = ROOT / "runs" / "bm3d_cache"
     for model, sets in DENOISERS.items():
         for dataset in sets:
@@ -68,7 +72,8 @@ def jobs(data_root: Path, limit: int) -> list[tuple[Path, list[str]]]:
                         f"gauss:{sigma}", "--seed", "0", "--bm3d", "--bm3d-cache", str(cache)]
                 if dataset != "Set12":
                     args += ["--limit", str(limit)]
-                out.append((OUT / f"{model}_{dataset}_s{sigma}.json", args))
+                target = grey if "gray" in model else out
+                target.append((OUT / f"{model}_{dataset}_s{sigma}.json", args))
     for model in EXPORTED:
         images = str(data_root / "eval" / "CBSD68")
         common = ["--images", images, "--noise", "gauss:25", "--seed", "0", "--limit", str(limit)]
@@ -81,7 +86,7 @@ def jobs(data_root: Path, limit: int) -> list[tuple[Path, list[str]]]:
                 out.append((OUT / f"{model}_CBSD68_s25_{label.replace(' ', '_')}.json",
                             ["eval", "denoise", "--model", str(path), "--threads", "1",
                              *common]))
-    return out
+    return out + grey
 
 
 def run(args: argparse.Namespace) -> None:
@@ -93,10 +98,16 @@ def run(args: argparse.Namespace) -> None:
         if cli(["-q", *cli_args, "--json", str(path)]):
             raise SystemExit(f"failed: edgerestore {shlex.join(cli_args)}")
         result = json.loads(path.read_text())
-        result["command"] = "edgerestore " + shlex.join([*cli_args, "--json", str(path)])
+        result["command"] = _relative(
+            "edgerestore " + shlex.join([*cli_args, "--json", str(path)]))
         result["wall_s"] = round(time.perf_counter() - start, 1)
         path.write_text(json.dumps(result, indent=2) + "\n")
         print(f"{path.name}: {result['wall_s']} s")
+
+
+def _relative(command: str) -> str:
+    """A command line as run from the repository root (no machine-specific prefix)."""
+    return command.replace(f"{ROOT}/", "")
 
 
 def _psnr(result: dict[str, Any]) -> float | None:
@@ -129,9 +140,9 @@ def denoising_rows() -> list[dict[str, Any]]:
                              "images": result["count"], "psnr": _psnr(result),
                              "baseline": name, "baseline_psnr": base,
                              "source": str(path.relative_to(ROOT)),
-                             "command": result.get("command",
-                                                   "python benchmarks/blindspot_eval.py "
-                                                   "--data-root /work/shared/data")})
+                             "command": _relative(result.get(
+                                 "command", "python benchmarks/blindspot_eval.py "
+                                 "--data-root /work/shared/data"))})
     return rows
 
 
@@ -145,14 +156,14 @@ def precision_rows() -> list[dict[str, Any]]:
         reference = json.loads(torch_path.read_text())
         rows.append({"model": model, "variant": "pytorch fp32", "images": reference["count"],
                      "psnr": reference["psnr"], "delta": 0.0,
-                     "command": reference.get("command")})
+                     "command": _relative(reference["command"])})
         for label in PRECISION_FILES:
             path = OUT / f"{model}_CBSD68_s25_{label.replace(' ', '_')}.json"
             if path.is_file():
                 r = json.loads(path.read_text())
                 rows.append({"model": model, "variant": label, "images": r["count"],
                              "psnr": r["psnr"], "delta": r["psnr"] - reference["psnr"],
-                             "command": r.get("command")})
+                             "command": _relative(r["command"])})
     return rows
 
 
@@ -204,7 +215,7 @@ def main() -> None:
     r = sub.add_parser("run", help="score what is missing")
     r.add_argument("--data-root", type=Path, required=True)
     r.add_argument("--limit", type=int, default=8,
-                   help="images of CBSD68 / BSD68 for the subset runs (default 8)")
+                   help="images of CBSD68 / BSD68 for the subset runs (default 4)")
     r.set_defaults(func=run)
     sub.add_parser("collect", help="gather results into results/quality.json").set_defaults(
         func=collect)

@@ -54,11 +54,14 @@ def latency_section(lat: dict[str, Any]) -> list[str]:
     out = ["## Latency", "",
            f"Command: `{lat['command']}` ({lat['wall_s'] / 60:.1f} min). Machine: {m['cpu']}, "
            f"{m['cores']} cores shared with other jobs (load average "
-           f"{', '.join(f'{x:.1f}' for x in m['load_average'])} at the start), "
+           f"{', '.join(f'{x:.1f}' for x in m['load_average'])} over 1/5/15 min as the run "
+           f"ended; each group's load is in the table below), "
            f"numpy {m['versions']['numpy']}, onnxruntime {m['versions']['onnxruntime']}, "
            f"ai-edge-litert {m['versions']['ai-edge-litert']}, torch {m['versions']['torch']}.",
            "", f"Plan: {lat['plan']}", "", f"Method: {lat['method']}.", "",
-           f"Roofline: {lat['roofline']}.", ""]
+           f"Roofline: {lat['roofline']}. The probes are achievable references, not bounds: "
+           "a share above 100% means a model's layer shapes run faster than the probe "
+           "kernels did (and the load from other jobs moves between rounds).", ""]
     out += _table(["group", "input", "threads", "workers", "timed runs", "warm-up", "seconds",
                    "load avg before / after"],
                   [[str(i), g["input"], ",".join(map(str, g["threads"])), str(g["workers"]),
@@ -68,9 +71,9 @@ def latency_section(lat: dict[str, Any]) -> list[str]:
     out += [""]
     models = lat["models"]
     out += ["Models (MACs per pixel counted on the PyTorch module at 256x256):", ""]
-    out += _table(["model", "MACs/px", "params", "note"],
-                  [[k, f"{v['macs_per_pixel']:,.0f}", f"{v['params']:,}", v["note"]]
-                   for k, v in models.items()])
+    out += _table(["role", "model", "MACs/px", "params", "note"],
+                  [[k, Path(v["weights"]).stem, f"{v['macs_per_pixel']:,.0f}",
+                    f"{v['params']:,}", v["note"]] for k, v in models.items()], right_from=2)
     header = ["model", "backend", "median ms", "p10-p90", "first run", "session", "peak RSS MB",
               "file MB", "GMAC/s", "% of peak"]
     groups: dict[tuple[str, int], list[dict]] = {}
@@ -175,7 +178,7 @@ def quality_section(q: dict[str, Any]) -> list[str]:
             out += [""]
     else:
         out += ["No `results/deblur_set3c_*.json` yet (another job produces them); the "
-                "PnP speed run below is the only deblurring measurement so far.", ""]
+                "PnP speed run under Claims is the only deblurring measurement so far.", ""]
     return out
 
 
@@ -194,6 +197,8 @@ def plot_psnr(q: dict[str, Any], path: Path) -> None:
                 "s--" if "BM3D" in label else "o-", label=label)
     ax.set_xlabel("noise sigma (0-255)")
     ax.set_ylabel("PSNR (dB)")
+    ax.set_title("sigma 25: full sets; 15 and 50: first images of CBSD68/BSD68, all Set12",
+                 fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -210,7 +215,7 @@ def claims_section(c: dict[str, Any]) -> list[str]:
     out += _table(["model", "MACs/px", "Laine / model (MACs)",
                    *(f"{x} ms" for x in backends), "Laine / model (onnx fp32 time)",
                    "PSNR CBSD68 s25"],
-                  [[f"{r['model']} ({r['label']})", f"{r['macs_per_pixel']:,.0f}",
+                  [[f"{r['label']}: {r['model']}", f"{r['macs_per_pixel']:,.0f}",
                     f"{r['laine_over_model_macs']:.2f}x",
                     *(_f(r.get("median_ms_256", {}).get(x), ".0f") for x in backends),
                     _f((r.get("laine_over_model_latency") or {}).get("onnx fp32"), ".2f"),

@@ -8,7 +8,11 @@ the models, a few kernels that only do dense multiply-accumulates:
   shape of a denoiser layer, in ONNX Runtime fp32 and QDQ int8 (static
   quantisation with ``onnxruntime.quantization``; ORT fuses it to an int8 conv);
 * ``ort_matmul``: a 1536^3 matrix product (3.6 GMAC), fp32 and QDQ int8;
-* ``numpy_matmul``: the same product through numpy's BLAS (fp32).
+* ``numpy_matmul``: the same product through numpy's BLAS (fp32);
+* ``litert_conv64``: LiteRT (XNNPACK) fp32 and int8 on a 4-layer DnCNN of width 64
+  at 256x256 (two 64 -> 64 3x3 convs hold 95% of its MACs), exported with
+  ``edgerestore export`` like the models; the only way to see LiteRT's own int8
+  ceiling, which differs from ONNX Runtime's.
 
 The best of these per precision and thread count is the "achievable peak" the
 models are compared with. It is a measured ceiling for these kernels on this
@@ -26,7 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-CACHE = Path(__file__).resolve().parents[1] / "runs" / "bench" / "roofline"
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "runs" / "bench" / "roofline"
+LITERT_PROBE = ROOT / "runs" / "bench" / "probe_conv64.safetensors"
+LITERT_EXPORT = ROOT / "runs" / "bench" / "export" / "probe_conv64"
 CONV = {"batch": 1, "channels": 64, "side": 256, "kernel": 3}
 MATMUL_N = 1536
 #: Probe kind -> (precision, GMAC per run).
@@ -112,11 +119,39 @@ def probe_file(kind: str) -> Path:
     return int8
 
 
-def prepare_all() -> None:
-    """Build every probe file before the timed run (quantisation is not what we time)."""
+def litert_probe_files() -> dict[str, tuple[Path, float]]:
+    """``{"litert_conv64_fp32": (file, GMAC per run), ...}``, exported on first use."""
+    import subprocess
+
+    import torch
+
+    from edgerestore.models.dncnn import DnCNN
+    from edgerestore.models.macs import count
+    from edgerestore.models.weights_io import save_weights
+
+    torch.manual_seed(0)
+    model = DnCNN(3, depth=4, width=64, role="map").eval()
+    if not LITERT_PROBE.is_file():
+        save_weights(model, model.config(), LITERT_PROBE,
+                     card={"name": LITERT_PROBE.stem, "task": "map_denoiser", "sigma": 11.0,
+                           "note": "roofline probe, random init"})
+    files = {p: LITERT_EXPORT / f"{LITERT_PROBE.stem}_{p}_256x256.tflite"
+             for p in ("fp32", "int8")}
+    if not all(f.is_file() for f in files.values()):
+        subprocess.run([str(Path(sys.executable).with_name("edgerestore")), "-q", "export",
+                        "--model", str(LITERT_PROBE), "--format", "tflite", "--precision",
+                        "fp32", "int8", "--out", str(LITERT_EXPORT)], check=True)
+    gmac = count(model, 3, 256, 256).macs / 1e9
+    return {f"litert_conv64_{p}": (f, gmac) for p, f in files.items()}
+
+
+def prepare_all() -> dict[str, tuple[Path, float]]:
+    """Build every probe file before the timed run (quantisation is not what we time);
+    returns the LiteRT probe files, which run as ordinary exported-file workers."""
     for kind in PROBES:
         if kind.startswith("ort_"):
             probe_file(kind)
+    return litert_probe_files()
 
 
 def worker_command(kind: str, threads: int) -> list[str]:
