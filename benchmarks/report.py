@@ -49,6 +49,29 @@ def _sort_key(r: dict[str, Any]) -> tuple:
     return (r["model"], ORDER.index(v) if v in ORDER else 99)
 
 
+def headline_section(lat: dict[str, Any]) -> list[str]:
+    """One row per model: cost, quality and the latencies a user picks a model by."""
+    summary = _load("blindspot_summary.json") or {"rows": []}
+    psnr = {r["model"]: r["posterior"] for r in summary["rows"] if r["dataset"] == "CBSD68"}
+    cells = {(r["model"], _variant(r), r["input"], r["threads"]): r["median_ms"]
+             for r in lat["results"]}
+    columns = [("onnx fp32", "256x256", 1), ("onnx fp32", "256x256", 2),
+               ("tflite int8", "256x256", 1), ("tflite int8", "256x256", 2),
+               ("tflite int8", "1920x1080", 2)]
+    rows = []
+    for costs in lat["models"].values():
+        name = Path(costs["weights"]).stem
+        rows.append([name, f"{costs['macs_per_pixel']:,.0f}", _f(psnr.get(name), ".2f"),
+                     *(_f(cells.get((name, v, size, t)), ".0f") for v, size, t in columns)])
+    out = ["## Headline", "",
+           f"Median latency in ms (`{lat['command']}`, {lat['machine']['cpu']}, shared "
+           "2-core machine; blank: not in the plan); PSNR on CBSD68 at sigma 25 (full set, "
+           "`python benchmarks/blindspot_eval.py`; blank: not a sigma-25 blind-spot model).", ""]
+    out += _table(["model", "MACs/px", "PSNR", *(f"{v} {size} {t}t" for v, size, t in columns)],
+                  rows)
+    return [*out, ""]
+
+
 def latency_section(lat: dict[str, Any]) -> list[str]:
     m = lat["machine"]
     out = ["## Latency", "",
@@ -214,11 +237,12 @@ def claims_section(c: dict[str, Any]) -> list[str]:
     backends = ("pytorch fp32", "onnx fp32", "tflite fp32", "tflite int8")
     out += _table(["model", "MACs/px", "Laine / model (MACs)",
                    *(f"{x} ms" for x in backends), "Laine / model (onnx fp32 time)",
-                   "PSNR CBSD68 s25"],
+                   "Laine / model (tflite int8 time)", "PSNR CBSD68 s25"],
                   [[f"{r['label']}: {r['model']}", f"{r['macs_per_pixel']:,.0f}",
                     f"{r['laine_over_model_macs']:.2f}x",
                     *(_f(r.get("median_ms_256", {}).get(x), ".0f") for x in backends),
                     _f((r.get("laine_over_model_latency") or {}).get("onnx fp32"), ".2f"),
+                    _f((r.get("laine_over_model_latency") or {}).get("tflite int8"), ".2f"),
                     _f(r.get("psnr_cbsd68_s25"), ".2f") or "not trained"]
                    for r in b["rows"]])
     out += ["", f"**Verdict:** {b['verdict']}", "", "### MAP-PnP speed", "",
@@ -283,6 +307,8 @@ def main() -> None:
              "`python benchmarks/latency.py && python benchmarks/quality.py run --data-root "
              "/work/shared/data && python benchmarks/quality.py collect && python "
              "benchmarks/claims.py && python benchmarks/report.py`.", ""]
+    if lat:
+        lines += headline_section(lat)
     if c:
         lines += claims_section(c)
         plot_pnp(c, HERE / "pnp_psnr_vs_time.png")
