@@ -235,7 +235,8 @@ def restore_stage(run: DemoRun, stage: Stage) -> None:
     job = Job(out=str(opts.out), denoisers=[str(p) for p in denoisers],
               deblurrers=[str(p) for p in deblurrers],
               images=str(opts.images) if opts.images else None,
-              sigma=opts.sigma if opts.images else (opts.sigma or 25.0), seed=opts.seed,
+              sigma=25.0 if opts.sigma is None and opts.images is None else opts.sigma,
+              seed=opts.seed,
               limit=plan.limit, crop=plan.crop, threads=opts.threads, iters=plan.iters,
               deblur_crop=plan.deblur_crop, quiet=opts.quiet)
     job_file = opts.out / "restore_job.json"

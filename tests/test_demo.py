@@ -130,3 +130,25 @@ def test_unknown_model_is_a_clear_error_before_any_work(tmp_path, capsys):
     assert main(["-q", "demo", "--out", str(tmp_path), "--model", "nope"]) == 2
     assert "no shipped weights named 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "export").exists()
+
+
+def test_own_photos_are_taken_as_noisy_unless_sigma_is_given(quick: Path, tmp_path):
+    from edgerestore.runtime.image_io import write_image
+    from edgerestore.runtime.samples import load_sample
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    write_image(photos / "cat.png", load_sample("chelsea")[:96, 100:220])
+    write_image(photos / "coins.png", load_sample("coins")[:80, :96])  # grey -> RGB
+    model = str(quick / "export" / "blindspot" / "blindspot_eff_gauss25_rgb_fp32.onnx")
+    as_given = demo_restore.run_job(demo_restore.Job(
+        out=str(tmp_path / "a"), denoisers=[model], deblurrers=[], images=str(photos),
+        sigma=None, quiet=True))
+    assert [i["has_clean"] for i in as_given["inputs"]] == [False, False]
+    assert all(row["psnr"] is None and row["sigma"] is None for row in as_given["denoise"])
+    noised = demo_restore.run_job(demo_restore.Job(
+        out=str(tmp_path / "b"), denoisers=[model], deblurrers=[], images=str(photos),
+        sigma=25.0, quiet=True))
+    for row in noised["denoise"]:
+        assert row["psnr"] > row["noisy_psnr"] + 3, row
+        assert (tmp_path / "b" / "images" / row["picture"]).is_file()

@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from edgerestore.errors import InputError
 
     start = time.perf_counter()
-    if args.sigma is not None and not args.sigma >= 0:
-        raise InputError(f"--sigma must be >= 0, got {args.sigma}")
+    if args.sigma is not None and not 0 < args.sigma < 256:
+        raise InputError(f"--sigma must be in (0, 256) (0-255 units), got {args.sigma}")
     if args.threads < 1:
         raise InputError(f"--threads must be >= 1, got {args.threads}")
     if args.images is not None and not args.images.is_dir():
