@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edgerestore.cli import main
@@ -152,3 +154,17 @@ def test_own_photos_are_taken_as_noisy_unless_sigma_is_given(quick: Path, tmp_pa
     for row in noised["denoise"]:
         assert row["psnr"] > row["noisy_psnr"] + 3, row
         assert (tmp_path / "b" / "images" / row["picture"]).is_file()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+def test_quick_report_renders_in_headless_chromium(quick: Path, tmp_path):
+    from PIL import Image
+
+    shot = tmp_path / "report.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+                    "--window-size=1280,1600", (quick / "report.html").resolve().as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    pixels = np.asarray(Image.open(shot).convert("L"), np.float32)
+    assert pixels.shape == (1600, 1280)
+    assert pixels[300:700].std() > 30  # the sample pictures drew, not an empty page
