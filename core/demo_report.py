@@ -41,10 +41,20 @@ figcaption{font-size:12px;text-align:center;line-height:1.3;overflow-wrap:anywhe
 """
 
 
-def data_uri(path: Path, *, lossless: bool = False) -> str:
+#: Side of the centre crop shown at full resolution under each sample: at thumbnail size
+#: sigma-25 noise and the restored texture are hard to tell apart.
+DETAIL = 128
+
+
+def data_uri(path: Path, *, lossless: bool = False, detail: bool = False) -> str:
     """``path`` as an embeddable data URI: JPEG (q 92) keeps the page a few MB; PNG for
-    the kernel, whose few bright pixels JPEG would smear."""
+    the kernel, whose few bright pixels JPEG would smear. ``detail``: the centre
+    :data:`DETAIL` x :data:`DETAIL` pixels only."""
     with Image.open(path) as img:
+        if detail:
+            left, top = max((img.width - DETAIL) // 2, 0), max((img.height - DETAIL) // 2, 0)
+            img = img.crop((left, top, left + min(DETAIL, img.width),
+                            top + min(DETAIL, img.height)))
         buf = io.BytesIO()
         if lossless:
             img.save(buf, "PNG")
@@ -82,11 +92,12 @@ def file_label(name: str) -> str:
 
 
 def _figure(images: Path, picture: str, caption: str, *, css: str = "",
-            lossless: bool = False) -> str:
+            lossless: bool = False, detail: bool = False) -> str:
     path = images / picture
     if not path.is_file():
         return ""
-    return (f'<figure><img class="{css}" src="{data_uri(path, lossless=lossless)}" '
+    uri = data_uri(path, lossless=lossless, detail=detail)
+    return (f'<figure><img class="{css}" src="{uri}" '
             f'alt="{html.escape(caption)}"><figcaption>{caption}</figcaption></figure>')
 
 
@@ -195,15 +206,19 @@ def _denoise_section(restore: dict[str, Any], images: Path) -> str:
             before = f"noisy, sigma {item['sigma']:g}<br>PSNR {_fmt(mine[0]['noisy_psnr'])} dB"
         else:  # the user's own photo: no reference, the noise level is estimated
             before = "input<br>noise level estimated"
-        figures = [_figure(images, f"{item['name']}_noisy.png", before)]
-        figures += [_figure(images, r["picture"], f"{file_label(r['file'])}<br>"
-                            + (f"PSNR {_fmt(r['psnr'])} dB, " if r["psnr"] is not None else "")
-                            + f"{r['seconds']:.2f} s") for r in mine]
+        shown = [(f"{item['name']}_noisy.png", before)]
+        shown += [(r["picture"], f"{file_label(r['file'])}<br>"
+                   + (f"PSNR {_fmt(r['psnr'])} dB, " if r["psnr"] is not None else "")
+                   + f"{r['seconds']:.2f} s") for r in mine]
         if item["has_clean"]:
-            figures.append(_figure(images, f"{item['name']}_clean.png", "clean"))
+            shown.append((f"{item['name']}_clean.png", "clean"))
+        whole = "".join(_figure(images, picture, caption) for picture, caption in shown)
+        detail = "".join(_figure(images, picture, caption.split("<br>")[0], detail=True)
+                         for picture, caption in shown)
         shape = "x".join(map(str, item["shape"][:2]))
-        parts.append(f"<h3>{html.escape(item['name'])} <span class='muted'>({shape})</span>"
-                     f"</h3><div class='row'>{''.join(figures)}</div>")
+        parts.append(f"<h3>{html.escape(item['name'])} <span class='muted'>({shape}; second "
+                     f"row: the centre {DETAIL}x{DETAIL} pixels, enlarged)</span></h3>"
+                     f"<div class='row'>{whole}</div><div class='row'>{detail}</div>")
     return "".join(parts)
 
 

@@ -73,7 +73,7 @@ def test_quick_demo_report_html_embeds_everything(quick: Path):
     pictures = len(re.findall(r'src="data:image/(?:jpeg|png);base64,[A-Za-z0-9+/=]{200,}"',
                               page))
     # per sample: noisy, clean, 2 restored; deblur: blurred, clean, kernel, 2 restored
-    assert pictures == 2 * 4 + 5
+    assert pictures == 2 * 4 * 2 + 5  # samples twice: whole and the centre detail
     assert "<svg" in page and "<polyline" in page  # the convergence plot
     assert "map_rgb_int8.onnx" in page and "median ms" in page  # parity + latency tables
     assert "src=\"file:" not in page and "http" not in page.replace("http://www.w3.org", "")
