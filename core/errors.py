@@ -24,15 +24,14 @@ class ModelFileError(EdgeRestoreError):
 
 
 class MissingDependencyError(EdgeRestoreError):
-    """An optional dependency of one stage is not installed."""
+    """An optional dependency of one stage is not installed (``extra=""``: a base one)."""
 
     def __init__(self, package: str, extra: str, purpose: str) -> None:
         self.package = package
         self.extra = extra
-        super().__init__(
-            f"{purpose} needs the '{package}' package: "
-            f"pip install 'edgerestore[{extra}]'"
-        )
+        install = f"pip install 'edgerestore[{extra}]'" if extra else (
+            "pip install edgerestore (the base install includes it)")
+        super().__init__(f"{purpose} needs the '{package}' package: {install}")
 
 
 def require(module: str, *, package: str, extra: str, purpose: str):

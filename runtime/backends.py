@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from edgerestore.errors import InputError, MissingDependencyError, ModelFileError
+from edgerestore.errors import InputError, ModelFileError, require
 from edgerestore.runtime.model_metadata import read_metadata
 
 BACKENDS = ("onnxruntime", "litert")
@@ -72,11 +72,8 @@ class OnnxSession(Session):
 
     def __init__(self, path: Path, metadata: dict[str, Any], options: SessionOptions) -> None:
         super().__init__(path, metadata)
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "onnxruntime is needed to run .onnx files (pip install onnxruntime)") from exc
+        ort = require("onnxruntime", package="onnxruntime", extra="",
+                      purpose="running .onnx files")
         so = ort.SessionOptions()
         if options.threads:
             so.intra_op_num_threads = options.threads
@@ -111,12 +108,9 @@ class LiteRTSession(Session):
 
     def __init__(self, path: Path, metadata: dict[str, Any], options: SessionOptions) -> None:
         super().__init__(path, metadata)
-        try:
-            from ai_edge_litert.interpreter import Interpreter, OpResolverType
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "ai-edge-litert is needed to run .tflite files "
-                "(pip install 'edgerestore[litert]')") from exc
+        litert = require("ai_edge_litert.interpreter", package="ai-edge-litert",
+                         extra="litert", purpose="running .tflite files")
+        Interpreter, OpResolverType = litert.Interpreter, litert.OpResolverType
         resolver = (OpResolverType.AUTO if options.xnnpack
                     else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         start = time.perf_counter()

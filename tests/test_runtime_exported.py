@@ -216,3 +216,17 @@ def test_cli_bad_inputs_exit_2_without_output(case, exported, tmp_path, capsys):
     assert src.read_bytes() == before
     assert case == "overwrite_input" or not out.exists()
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_missing_litert_names_the_extra(tmp_path, monkeypatch):
+    from edgerestore.errors import MissingDependencyError
+    from edgerestore.runtime.backends import open_session
+    from edgerestore.runtime.model_metadata import sidecar_path
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"\0\0\0\0TFL3" + b"\0" * 32)
+    sidecar_path(model).write_text('{"task": "map_denoiser", "inputs": ["image"]}')
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    with pytest.raises(MissingDependencyError, match=r"edgerestore\[litert\]"):
+        open_session(model)
