@@ -10,7 +10,11 @@ Options each backend offers and we expose:
 
 * ONNX Runtime: intra-op thread count, graph optimisation level (``all`` by default;
   ``basic`` starts faster on a slow device), and the CPU execution provider (the
-  only one a torch-free CPU install has; others can be named if installed).
+  only one a torch-free CPU install has; others can be named if installed). Its
+  memory arena is off by default: the tiler feeds edge tiles of several shapes and
+  the arena keeps every shape's buffers, which took a 24-megapixel denoise over its
+  2 GB budget (a 512x512 tile plus edge tiles peaked at 1.0 GB with the arena, 0.59 GB
+  without, for 4% more time).
 * LiteRT: thread count and the XNNPACK delegate (on by default in ai-edge-litert's
   CPU path; ``xnnpack=False`` selects the reference kernels, for debugging only).
 """
@@ -38,6 +42,7 @@ class SessionOptions:
     threads: int | None = None
     onnx_optimization: str = "all"
     onnx_providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    onnx_memory_arena: bool = False
     xnnpack: bool = True
 
     def __post_init__(self) -> None:
@@ -84,6 +89,7 @@ class OnnxSession(Session):
             "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
             "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
         }[options.onnx_optimization]
+        so.enable_cpu_mem_arena = options.onnx_memory_arena
         so.log_severity_level = 3
         start = time.perf_counter()
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,7 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dpir: circular blur, circular solvers; authors: valid blur, solvers "
                         "recover the full image, baselines get an edge-tapered observation")
     b.add_argument("--methods", nargs="+", choices=DEBLUR_METHODS, default=list(DEBLUR_METHODS))
-    b.add_argument("--dae", type=Path, help="DAE prior for DMSP (default: the --denoiser)")
+    b.add_argument("--dae", type=Path,
+                   help="DAE prior for DMSP (default: the DAE the denoiser's card names, "
+                        "else the --denoiser)")
     b.add_argument("--limit", type=int, help="only the first N images")
     b.add_argument("--kernel-limit", type=int, help="only the first N kernels")
     b.add_argument("--iters-admm", type=int, help="ADMM iterations (default 75, with early stop)")
@@ -132,8 +136,7 @@ def run_denoise(args: argparse.Namespace) -> int:
         result[name]["seconds"] = float(sum(timings))
         log.info("%s: PSNR %.2f dB", name, result[name]["psnr"])
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_result(args.json, result)
     if args.card:
         record_in_card(args.model, args.images.name, result)
     print(json.dumps(_drop_per_image(result), indent=2))
@@ -160,8 +163,7 @@ def _run_denoise_exported(args: argparse.Namespace, spec: NoiseSpec) -> int:
               "count": len(items), "mode": "exported", **scored}
     log.info("%s: PSNR %.2f dB", args.model.name, scored["psnr"])
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_result(args.json, result)
     print(json.dumps(_drop_per_image(result), indent=2))
     return 0
 
@@ -213,7 +215,7 @@ class Run(NamedTuple):
 
 
 def run_deblur(args: argparse.Namespace) -> int:
-    from edgerestore.commands.restore import load_denoiser, noise_sigma
+    from edgerestore.commands.restore import dae_prior_path, load_denoiser, noise_sigma
 
     sigma = noise_sigma(args.sigma)
     if not sigma:
@@ -228,7 +230,8 @@ def run_deblur(args: argparse.Namespace) -> int:
     images = _clean_images(args.images, args.limit)
     cases = blurred_cases(images, kernels, sigma, args.seed, args.protocol)
     den = load_denoiser(args.denoiser, args.device, args.threads)
-    dae = load_denoiser(args.dae, args.device, args.threads) if args.dae else den
+    dae_path = dae_prior_path(args.denoiser, args.dae) if "dmsp" in methods else args.denoiser
+    dae = den if dae_path == args.denoiser else load_denoiser(dae_path, args.device, args.threads)
     if args.threads:
         import torch
 
@@ -250,7 +253,7 @@ def run_deblur(args: argparse.Namespace) -> int:
                 traces[-1][method] = run.trace
     result: dict = {
         "denoiser": str(args.denoiser), "denoiser_sigma": den.sigma * 255.0,
-        "dae": str(args.dae or args.denoiser), "dae_sigma": dae.sigma * 255.0,
+        "dae": str(dae_path), "dae_sigma": dae.sigma * 255.0,
         "images": str(args.images), "kernels": str(args.kernels), "protocol": args.protocol,
         "boundary": _boundary(args.protocol), "sigma": args.sigma, "seed": args.seed,
         "count": len(cases), "image_count": len(images), "kernel_count": len(kernels),
@@ -269,11 +272,21 @@ def run_deblur(args: argparse.Namespace) -> int:
     if args.convergence_plot:
         plot_convergence(args.convergence_plot, result["convergence"])
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_result(args.json, result)
     summary = {k: v for k, v in result.items() if k != "convergence"}
     print(json.dumps(_drop_per_image(summary), indent=2))
     return 0
+
+
+def write_result(path: Path, result: dict) -> None:
+    """Write a result JSON atomically, with the command line that produced it first, so a
+    benchmark figure can always be traced to the exact run (and an interrupted run never
+    leaves a truncated file that a report would then read)."""
+    from edgerestore.runtime.atomic import atomic_write
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"command": "edgerestore " + shlex.join(sys.argv[1:]), **result}
+    atomic_write(path, (json.dumps(record, indent=2) + "\n").encode())
 
 
 def load_kernel_set(path: Path, limit: int | None) -> list[tuple[str, np.ndarray]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--method", choices=("admm", "hqs", "dmsp"), default="admm",
                    help="ADMM with the MAP denoiser (default), HQS, or the DMSP baseline")
     d.add_argument("--dae", type=Path,
-                   help="DAE prior for --method dmsp (default: the --denoiser itself)")
+                   help="DAE prior for --method dmsp (default: the DAE the denoiser's model "
+                        "card names, else the --denoiser itself)")
     d.add_argument("--boundary", choices=("same", "circular", "valid"), default="same",
                    help="same: a photo, output of the same size (default); circular: "
                         "synthetic periodic blur; valid: output k-1 pixels larger")
@@ -132,6 +134,24 @@ def load_denoiser(path: Path, device: str = "auto", threads: int | None = None
     return LoadedDenoiser(denoise, sigma)
 
 
+def dae_prior_path(denoiser: Path, dae: Path | None) -> Path:
+    """The DAE that DMSP should use as its prior.
+
+    DMSP is defined with a denoising autoencoder, not with the MAP denoiser trained
+    against it; a MAP card records its DAE, so the faithful baseline is the default
+    even when the caller only names the MAP denoiser.
+    """
+    if dae is not None:
+        return dae
+    card = denoiser.with_suffix(".json")
+    named = json.loads(card.read_text()).get("dae") if card.is_file() else None
+    if named and (denoiser.parent / named).is_file():
+        log.info("DMSP prior: %s (the DAE named in %s)", denoiser.parent / named, card.name)
+        return denoiser.parent / named
+    log.warning("DMSP prior: no DAE named beside %s; using the denoiser itself", denoiser)
+    return denoiser
+
+
 def run_deblur(args: argparse.Namespace) -> int:
     from edgerestore.runtime.dmsp import dmsp_deblur
     from edgerestore.runtime.kernels import load_kernel, validate_kernel
@@ -143,7 +163,9 @@ def run_deblur(args: argparse.Namespace) -> int:
     sigma_n = noise_sigma(args.sigma)
     den = load_denoiser(args.denoiser, args.device, args.threads)
     if args.method == "dmsp":
-        dae = load_denoiser(args.dae, args.device, args.threads) if args.dae else den
+        dae_path = dae_prior_path(args.denoiser, args.dae)
+        dae = den if dae_path == args.denoiser else load_denoiser(dae_path, args.device,
+                                                                   args.threads)
         iters = {} if args.iters is None else {"iters": args.iters}
         with iteration_progress("dmsp", args.iters) as tick:
             result = dmsp_deblur(image, kernel, dae.denoise, sigma_n=sigma_n,
