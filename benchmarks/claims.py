@@ -105,14 +105,16 @@ def _first_time_reaching(curve: dict[str, list[float]], target: float) -> float 
     return None
 
 
-def pnp_claim() -> dict[str, Any]:
+def pnp_claim(results: Path = RESULTS) -> dict[str, Any]:
+    """Every deblurring run in ``results`` that timed ADMM against DMSP, and the verdict."""
     runs = []
-    for path in sorted([*RESULTS.glob("pnp_speed_*.json"), *RESULTS.glob("deblur_*.json")]):
+    for path in sorted([*results.glob("pnp_speed_*.json"), *results.glob("deblur_*.json")]):
         result = json.loads(path.read_text())
         speed = result.get("speed")
         if not speed:
             continue
-        entry = {"source": str(path.relative_to(ROOT)), "command": result.get("command"),
+        source = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        entry = {"source": str(source), "command": result.get("command"),
                  "sigma": result.get("sigma"), "images": result.get("images"),
                  "denoiser": result.get("denoiser"), "dae": result.get("dae"),
                  "cases": speed["cases"], "cases_reached": speed["cases_reached"],

@@ -76,10 +76,6 @@ def models() -> dict[str, Model]:
                        "latency does not depend on the weights"),
         "map": Model("map_rgb", WEIGHTS / "map_rgb.safetensors"),
     }
-    if not _shared_export_matches(out["map"]):
-        out["map"] = Model("map_arch_rgb", BENCH / "map_arch_rgb.safetensors",
-                           "map_rgb's architecture (DnCNN depth 12, width 48), random init: "
-                           "map_rgb is being retrained; latency does not depend on the weights")
     if (WEIGHTS / "map_eff_rgb.safetensors").is_file():
         out["map_eff"] = Model("map_eff_rgb", WEIGHTS / "map_eff_rgb.safetensors")
     return out
@@ -112,22 +108,22 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _shared_export_matches(model: Model) -> bool:
-    """Whether ``runs/export/<model>`` holds files exported from these very weights."""
-    card = ROOT / "runs" / "export" / model.key / f"{model.key}_fp32.onnx.json"
-    return card.is_file() and model.weights.is_file() and json.loads(card.read_text()).get(
+def _exported_from(path: Path, model: Model) -> bool:
+    """Whether ``path`` exists and its sidecar card names these very weights (by sha256),
+    so a file exported before a retraining is never timed in place of the current one."""
+    card = path.with_name(path.name + ".json")
+    return path.is_file() and card.is_file() and json.loads(card.read_text()).get(
         "source", {}).get("weights_sha256") == _sha256(model.weights)
 
 
 def export_file(model: Model, backend: str) -> Path:
-    """Where the exported file of ``model`` for ``backend`` ("onnx int8", ...) lives."""
+    """Where the exported file of ``model`` for ``backend`` ("onnx int8", ...) lives:
+    ``runs/export/<model>`` when it holds a current file, else ``runs/bench/export``."""
     fmt, precision = backend.split()
     name = (f"{model.key}_{precision}.onnx" if fmt == "onnx"
             else f"{model.key}_{precision}_{TFLITE_TILE}x{TFLITE_TILE}.tflite")
     shared = ROOT / "runs" / "export" / model.key / name
-    if shared.is_file() and _shared_export_matches(model):
-        return shared
-    return BENCH / "export" / model.key / name
+    return shared if _exported_from(shared, model) else BENCH / "export" / model.key / name
 
 
 def ensure_exports(model: Model, backends: set[str], failures: dict[str, str]) -> None:
@@ -135,7 +131,7 @@ def ensure_exports(model: Model, backends: set[str], failures: dict[str, str]) -
     failed_log = BENCH / "export" / model.key / "failed.json"
     known = json.loads(failed_log.read_text()) if failed_log.is_file() else {}
     missing = sorted(b for b in backends if not b.startswith("torch")
-                     and not export_file(model, b).is_file() and b not in known)
+                     and not _exported_from(export_file(model, b), model) and b not in known)
     for fmt in ("onnx", "tflite"):
         for backend in (b for b in missing if b.startswith(fmt)):
             cmd = ["edgerestore", "-q", "export", "--model", str(model.weights), "--format",
@@ -171,23 +167,7 @@ def make_laine(path: Path) -> None:
                        "note": "random init, latency only"})
 
 
-def make_map_standin(path: Path) -> None:
-    """A DnCNN with ``map_rgb``'s architecture, random init (seed 0), for timing only."""
-    import torch
-
-    from edgerestore.models.dncnn import DnCNN
-    from edgerestore.models.weights_io import read_config, save_weights
-
-    config = read_config(WEIGHTS / "map_rgb.safetensors")
-    torch.manual_seed(0)
-    model = DnCNN(config["channels"], depth=config["depth"], width=config["width"],
-                  role=config["role"]).eval()
-    save_weights(model, model.config(), path,
-                 card={"name": path.stem, "task": "map_denoiser", "sigma": 11.0,
-                       "note": "random init with map_rgb's architecture: latency only"})
-
-
-BUILDERS = {"laine_random_rgb": make_laine, "map_arch_rgb": make_map_standin}
+BUILDERS = {"laine_random_rgb": make_laine}
 
 
 def model_costs(model: Model) -> dict[str, Any]:

@@ -11,6 +11,7 @@ commands work on a device install.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -45,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The command line as given, so result files can record what produced them.
+    args.command_line = "edgerestore " + shlex.join(sys.argv[1:] if argv is None else argv)
     setup_logging(args.verbose, args.quiet)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,7 +134,7 @@ def run_denoise(args: argparse.Namespace) -> int:
         result[name]["seconds"] = float(sum(timings))
         log.info("%s: PSNR %.2f dB", name, result[name]["psnr"])
     if args.json:
-        write_result(args.json, result)
+        write_result(args.json, result, args.command_line)
     if args.card:
         record_in_card(args.model, args.images.name, result)
     print(json.dumps(_drop_per_image(result), indent=2))
@@ -163,7 +161,7 @@ def _run_denoise_exported(args: argparse.Namespace, spec: NoiseSpec) -> int:
               "count": len(items), "mode": "exported", **scored}
     log.info("%s: PSNR %.2f dB", args.model.name, scored["psnr"])
     if args.json:
-        write_result(args.json, result)
+        write_result(args.json, result, args.command_line)
     print(json.dumps(_drop_per_image(result), indent=2))
     return 0
 
@@ -272,20 +270,20 @@ def run_deblur(args: argparse.Namespace) -> int:
     if args.convergence_plot:
         plot_convergence(args.convergence_plot, result["convergence"])
     if args.json:
-        write_result(args.json, result)
+        write_result(args.json, result, args.command_line)
     summary = {k: v for k, v in result.items() if k != "convergence"}
     print(json.dumps(_drop_per_image(summary), indent=2))
     return 0
 
 
-def write_result(path: Path, result: dict) -> None:
+def write_result(path: Path, result: dict, command: str) -> None:
     """Write a result JSON atomically, with the command line that produced it first, so a
     benchmark figure can always be traced to the exact run (and an interrupted run never
     leaves a truncated file that a report would then read)."""
     from edgerestore.runtime.atomic import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"command": "edgerestore " + shlex.join(sys.argv[1:]), **result}
+    record = {"command": command, **result}
     atomic_write(path, (json.dumps(record, indent=2) + "\n").encode())
 
 
