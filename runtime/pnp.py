@@ -229,7 +229,20 @@ class ValidBlur(CircularBlur):
     point this is exactly the prox of the valid-only data term, and each step is a
     majorise-minimise step for it, so no periodic ringing is introduced. The starting
     point is the edge-replicated observation, edge-tapered.
+
+    That step alone converges very slowly when ``rho * sigma_n^2`` is small (the ring
+    is then held loosely): with a 35x25 DMSP kernel on a 256x256 image, 300 ADMM
+    iterations left the interior 6 dB below the circular-blur result. So the trick's
+    output is only the starting point of a few preconditioned conjugate-gradient steps
+    on the exact normal equations ``(K^T M K + alpha) x = K^T M y + alpha v`` (``M``
+    masks the observed pixels), preconditioned by the circular solve
+    ``(K^T K + alpha)^-1``, which makes the x-step the exact prox ADMM assumes.
     """
+
+    #: PCG budget per x-step and its stopping point (preconditioned residual norm,
+    #: relative to that of the right-hand side).
+    cg_iters = 25
+    cg_tol = 1e-4
 
     def grid_shape(self, y: np.ndarray) -> tuple[int, ...]:
         kh, kw = self.kernel.shape
@@ -253,9 +266,24 @@ class ValidBlur(CircularBlur):
         return blur_circular(self._pad(r, "constant"), self.kernel, adjoint=True)
 
     def prox(self, v: np.ndarray, y: np.ndarray, rho: float, current: np.ndarray) -> np.ndarray:
-        extended = apply_otf(current, self.otf(current.shape))  # guess for the unseen ring
-        extended[self._observed(extended.shape)] = y
-        return _fourier_solve(self.otf(v.shape), extended, v, rho * self.sigma_n**2)
+        otf, alpha = self.otf(v.shape), rho * self.sigma_n**2
+        observed = self._observed(v.shape)
+        extended = apply_otf(current, otf)  # guess for the unseen ring
+        extended[observed] = y
+        x = _fourier_solve(otf, extended, v, alpha)
+
+        def normal(z: np.ndarray) -> np.ndarray:
+            masked = np.zeros_like(z)
+            masked[observed] = apply_otf(z, otf)[observed]
+            return apply_otf(masked, np.conj(otf)) + alpha * z
+
+        def precondition(r: np.ndarray) -> np.ndarray:
+            return _fourier_solve(otf, np.zeros_like(r), r / alpha, alpha)
+
+        seen = np.zeros_like(x)
+        seen[observed] = y
+        rhs = apply_otf(seen, np.conj(otf)) + alpha * v
+        return _conjugate_gradient(normal, precondition, rhs, x, self.cg_iters, self.cg_tol)
 
 
 class SameBlur(ValidBlur):
@@ -361,6 +389,32 @@ def _fourier_solve(otf: np.ndarray, y: np.ndarray, v: np.ndarray, alpha: float) 
     fv = np.fft.rfft2(v, axes=(0, 1))
     fx = (np.conj(half) * fy + alpha * fv) / (np.abs(half) ** 2 + alpha)
     return np.fft.irfft2(fx, s=(h, w), axes=(0, 1))
+
+
+def _conjugate_gradient(normal: Callable[[np.ndarray], np.ndarray],
+                        precondition: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray,
+                        x: np.ndarray, iters: int, tol: float) -> np.ndarray:
+    """Preconditioned CG for ``normal(x) = rhs`` (symmetric positive definite), from ``x``.
+
+    Written out because scipy's ``cg`` would need a flattened LinearOperator and scipy
+    itself, which the device runtime does not install.
+    """
+    r = rhs - normal(x)
+    z = precondition(r)
+    p = z.copy()
+    rz = float(np.vdot(r, z))
+    stop = tol**2 * float(np.vdot(rhs, precondition(rhs)))
+    for _ in range(iters):
+        if rz <= stop:
+            break
+        q = normal(p)
+        step = rz / float(np.vdot(p, q))
+        x = x + step * p
+        r = r - step * q
+        z = precondition(r)
+        rz, previous = float(np.vdot(r, z)), rz
+        p = z + (rz / previous) * p
+    return x
 
 
 def _fill_missing(y: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -243,6 +243,7 @@ def test_eval_deblur_authors_protocol_recovers_the_full_image(tmp_path):
                "--json", out) == 0
     result = json.loads(out.read_text())
     assert result["boundary"] == "valid" and result["count"] == 1
+    assert result["scored"].startswith("image cropped by the kernel's valid margins")
     assert result["methods"]["wiener"]["per_image"][0]["kernel"] == "1"
     assert all(_finite(result["methods"][m]["psnr"]) for m in ("admm", "dmsp", "wiener"))
     assert "speedup" in result["speed"]["per_image"][0]

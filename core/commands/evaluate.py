@@ -201,6 +201,15 @@ class Case(NamedTuple):
     clean: np.ndarray
     kernel: np.ndarray
     y: np.ndarray
+    #: The pixels PSNR/SSIM are computed on: all of them (DPIR), or, under the authors'
+    #: protocol, the scene behind the observed (valid) pixels, as DMSP's evaluation
+    #: crops it; the ring outside was never observed and is not scored.
+    scored: tuple[slice, slice] = (slice(None), slice(None))
+
+    def score(self, estimate: np.ndarray) -> tuple[float, float]:
+        """(PSNR, SSIM) of ``estimate`` on the scored region."""
+        clean, x = self.clean[self.scored], estimate[self.scored]
+        return psnr(clean, x), ssim(clean, x)
 
 
 class Run(NamedTuple):
@@ -244,8 +253,9 @@ def run_deblur(args: argparse.Namespace) -> int:
         traces.append({})
         for method in methods:
             run = solvers[method](case)
+            case_psnr, case_ssim = case.score(run.x)
             rows[method].append({"image": case.image, "kernel": case.kernel_name,
-                                 "psnr": psnr(case.clean, run.x), "ssim": ssim(case.clean, run.x),
+                                 "psnr": case_psnr, "ssim": case_ssim,
                                  "iterations": run.iterations, "seconds": run.seconds})
             if run.trace is not None:
                 traces[-1][method] = run.trace
@@ -253,7 +263,10 @@ def run_deblur(args: argparse.Namespace) -> int:
         "denoiser": str(args.denoiser), "denoiser_sigma": den.sigma * 255.0,
         "dae": str(dae_path), "dae_sigma": dae.sigma * 255.0,
         "images": str(args.images), "kernels": str(args.kernels), "protocol": args.protocol,
-        "boundary": _boundary(args.protocol), "sigma": args.sigma, "seed": args.seed,
+        "boundary": _boundary(args.protocol),
+        "scored": "full image" if args.protocol == "dpir" else
+                  "image cropped by the kernel's valid margins (the scene behind the observation)",
+        "sigma": args.sigma, "seed": args.seed,
         "count": len(cases), "image_count": len(images), "kernel_count": len(kernels),
         "methods": {m: _summarise(rows[m]) for m in methods},
     }
@@ -332,10 +345,11 @@ def blurred_cases(images: list[tuple[str, np.ndarray]], kernels: list[tuple[str,
     """Blur every image with every kernel and add noise from one generator, in that order.
 
     ``dpir``: circular blur (DPIR's protocol). ``authors``: the valid part of the blur
-    (the DMSP / MAP-denoiser papers' setting), so the observation is ``k - 1`` smaller.
-    The noise is unclipped, as in the benchmarks.
+    (the DMSP / MAP-denoiser papers' setting), so the observation is ``k - 1`` smaller,
+    and scores are taken on the scene behind it (the image cropped by the valid
+    margins). The noise is unclipped, as in the benchmarks.
     """
-    from edgerestore.runtime.blur import blur_circular, blur_valid
+    from edgerestore.runtime.blur import blur_circular, blur_valid, valid_margins
     from edgerestore.runtime.kernels import validate_kernel
 
     rng = np.random.default_rng(seed)
@@ -345,7 +359,11 @@ def blurred_cases(images: list[tuple[str, np.ndarray]], kernels: list[tuple[str,
             validate_kernel(kernel, clean.shape, name=f"kernel {kernel_name}")
             blurred = (blur_circular if protocol == "dpir" else blur_valid)(clean, kernel)
             y = blurred + rng.normal(0.0, sigma, blurred.shape)
-            cases.append(Case(image, kernel_name, clean, kernel, y))
+            scored = (slice(None), slice(None))
+            if protocol != "dpir":
+                (top, bottom), (left, right) = valid_margins(kernel.shape)
+                scored = (slice(top, clean.shape[0] - bottom), slice(left, clean.shape[1] - right))
+            cases.append(Case(image, kernel_name, clean, kernel, y, scored))
     return cases
 
 
@@ -363,12 +381,12 @@ def deblur_methods(args: argparse.Namespace, den: LoadedDenoiser, dae: LoadedDen
     boundary = _boundary(args.protocol)
 
     def pnp(method: str, iters: int | None):
-        return lambda case: _traced(case.clean, lambda callback: deblur(
+        return lambda case: _traced(case, lambda callback: deblur(
             case.y, case.kernel, den.denoise, sigma_n=sigma, boundary=boundary, method=method,
             iters=iters, denoiser_sigma=den.sigma, callback=callback))
 
     def dmsp(case: Case) -> Run:
-        return _traced(case.clean, lambda callback: dmsp_deblur(
+        return _traced(case, lambda callback: dmsp_deblur(
             case.y, case.kernel, dae.denoise, sigma_n=sigma, boundary=boundary,
             sigma_dae=dae.sigma, iters=args.iters_dmsp, seed=args.seed, callback=callback))
 
@@ -391,8 +409,8 @@ def deblur_methods(args: argparse.Namespace, den: LoadedDenoiser, dae: LoadedDen
 class _Trace:
     """Solver callback: PSNR per iteration on a clock that leaves out its own cost."""
 
-    def __init__(self, clean: np.ndarray) -> None:
-        self.clean = clean
+    def __init__(self, case: Case) -> None:
+        self.case = case
         self.psnr: list[float] = []
         self.seconds: list[float] = []
         self._own = 0.0
@@ -404,12 +422,12 @@ class _Trace:
     def __call__(self, _iteration: int, estimate: np.ndarray, _info: dict) -> None:
         entered = time.perf_counter()
         self.seconds.append(entered - self._start - self._own)
-        self.psnr.append(psnr(self.clean, estimate))
+        self.psnr.append(psnr(self.case.clean[self.case.scored], estimate[self.case.scored]))
         self._own += time.perf_counter() - entered
 
 
-def _traced(clean: np.ndarray, solve) -> Run:
-    trace = _Trace(clean)
+def _traced(case: Case, solve) -> Run:
+    trace = _Trace(case)
     result = solve(trace)
     seconds = trace.elapsed()
     return Run(result.x, result.iterations, seconds,
