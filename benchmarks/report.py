@@ -266,8 +266,9 @@ def claims_section(c: dict[str, Any]) -> list[str]:
             k = run["curve"]
             reach = k["dmsp_seconds_to_reach_admm_final"]
             out += ["", f"Curves ({k['case']}): ADMM ends at {k['admm_final_psnr']:.2f} dB "
-                    f"after {k['admm_seconds']:.0f} s; DMSP passes that PSNR after "
-                    + (f"{reach:.0f} s" if reach is not None else "never")
+                    f"after {k['admm_seconds']:.0f} s; DMSP "
+                    + (f"passes that PSNR after {reach:.0f} s" if reach is not None
+                       else "never reaches that PSNR")
                     + f" and ends at {k['dmsp_final_psnr']:.2f} dB after "
                     f"{k['dmsp_seconds']:.0f} s."]
         out += [""]
