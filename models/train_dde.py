@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from edgerestore.console import log, progress
 from edgerestore.errors import InputError
 from edgerestore.models.dde import GeneratorMLP, build_density, dde_loss
-from edgerestore.models.dde_data import TOY_DENSITIES, digits, toy_samples
+from edgerestore.models.dde_data import TOY_DENSITIES, digits, image_crops, toy_samples
 from edgerestore.models.run_state import (
     RunSettings,
     hardware,
@@ -62,6 +62,7 @@ class DdeTraining(RunSettings):
     batch: int = 128
     lr: float = 1e-3
     gen_lr: float = 3e-4
+    crop: int = 32
 
     def sigma_at(self, step: int) -> float:
         if self.sigma_end is None:
@@ -69,13 +70,16 @@ class DdeTraining(RunSettings):
         return self.sigma + (self.sigma_end - self.sigma) * step / max(self.steps - 1, 1)
 
 
-def load_dataset(name: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train, held out) for ``digits`` or a toy density name."""
+def load_dataset(name: str, seed: int, crop: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """(train, held out) for ``digits``, a toy density name, or a folder of photos (crops)."""
     if name == "digits":
         return digits(seed=seed)
     if name in TOY_DENSITIES:
         return toy_samples(name, TOY_TRAIN, seed), toy_samples(name, TOY_TRAIN, seed + 1)
-    raise InputError(f"--data {name!r}: use digits or one of {', '.join(TOY_DENSITIES)}")
+    if Path(name).is_dir():
+        return image_crops(name, crop, seed=seed)
+    raise InputError(f"--data {name!r}: use digits, a folder of images, or one of "
+                     f"{', '.join(TOY_DENSITIES)}")
 
 
 def check_settings(cfg: DdeTraining) -> None:
@@ -109,7 +113,7 @@ def train_generator(cfg: DdeTraining, resume: bool = False) -> dict[str, Any]:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
-    train_np, held_np = load_dataset(cfg.data, cfg.seed)
+    train_np, held_np = load_dataset(cfg.data, cfg.seed, cfg.crop)
     if cfg.limit_images:
         train_np = train_np[:cfg.limit_images]
     shape = list(train_np.shape[1:])

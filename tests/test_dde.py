@@ -25,10 +25,11 @@ from edgerestore.models.dde import (
     log_likelihood,
     log_normaliser,
 )
-from edgerestore.models.dde_data import TOY_DENSITIES, toy_samples
+from edgerestore.models.dde_data import TOY_DENSITIES, image_crops, toy_samples
 from edgerestore.models.sample_quality import energy_distance
 from edgerestore.models.train_dde import DdeTraining, fit_density, train_generator
 from edgerestore.models.weights_io import load_card, load_weights, save_weights
+from edgerestore.runtime.image_io import write_image
 
 
 class Quadratic(nn.Module):
@@ -231,3 +232,38 @@ def test_generate_rejects_bad_inputs(tmp_path, tiny_generator):
     assert main(["-q", "generate", "--model", str(junk), "-o", str(tmp_path / "g.png")]) == 2
     with pytest.raises(InputError):
         generate_grid(junk, 0, tmp_path / "g.png")
+
+
+def test_photo_crops_hold_out_whole_images(tmp_path):
+    """Held-out crops must come from images no training crop touched: each image here is
+    one flat colour, so a crop's colour says which image it came from."""
+    for i in range(10):
+        write_image(tmp_path / f"{i:02d}.png", np.full((40, 50, 3), i / 10, np.float32))
+    write_image(tmp_path / "10.png", np.full((40, 50, 1), 0.95, np.float32))  # grey -> RGB
+    train, held = image_crops(tmp_path, size=16, per_image=4, seed=0)
+    assert train.shape[1:] == (3, 16, 16) and held.shape[1:] == (3, 16, 16)
+    assert len(train) + len(held) == 44 and len(held) == 4
+    assert {round(float(v), 2) for v in train[:, 0, 0, 0]}.isdisjoint(
+        {round(float(v), 2) for v in held[:, 0, 0, 0]})
+    with pytest.raises(InputError, match="smaller than a 64x64 crop"):
+        image_crops(tmp_path, size=64)
+    (tmp_path / "only").mkdir()
+    write_image(tmp_path / "only" / "a.png", np.zeros((40, 40, 3), np.float32))
+    with pytest.raises(InputError, match="at least two images"):
+        image_crops(tmp_path / "only")
+
+
+def test_train_dde_on_a_photo_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(4):
+        write_image(photos / f"{i}.png", rng.random((24, 24, 3)).astype(np.float32))
+    out = tmp_path / "gen.safetensors"
+    assert main(["-q", "train", "dde", "--data", str(photos), "--crop", "8", "--out", str(out),
+                 "--run-dir", str(tmp_path / "run"), "--steps", "4", "--batch", "8",
+                 "--latent-dim", "4", "--gen-width", "16", "--dde-width", "4",
+                 "--checkpoint-every", "2", "--threads", "1"]) == 0
+    card = load_card(out)
+    assert card["training"]["crop"] == 8 and card["training"]["dde_kind"] == "conv"
+    assert load_weights(out)[1]["shape"] == [3, 8, 8]

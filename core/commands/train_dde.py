@@ -16,8 +16,10 @@ def register_dde(kinds: argparse._SubParsersAction) -> None:
                     "densities, each given by a denoising density estimator (DDE): one on "
                     "the data, one on the generator's samples.")
     d.add_argument("--data", default="digits",
-                   help="digits (scikit-learn's bundled 8x8 digits) or a 2-D toy density: "
-                        "two_spirals, eight_gaussians, checkerboard, rings")
+                   help="digits (scikit-learn's bundled 8x8 digits), a folder of photos "
+                        "(random --crop crops; the last 10%% of the images are held out), or a "
+                        "2-D toy density: two_spirals, eight_gaussians, checkerboard, rings")
+    d.add_argument("--crop", type=int, default=32, help="crop size for a folder of photos")
     d.add_argument("--out", type=Path, required=True, help="generator .safetensors (card beside)")
     d.add_argument("--run-dir", type=Path, help="checkpoints (default: runs/<name>)")
     d.add_argument("--latent-dim", type=int, default=16)
@@ -49,7 +51,8 @@ def run_dde(args: argparse.Namespace) -> int:
     require("torch", package="torch", extra="train", purpose="training")
     from edgerestore.models.train_dde import DdeTraining, train_generator
 
-    kind = args.dde_kind or ("conv" if args.data == "digits" else "mlp")
+    image_data = args.data == "digits" or Path(args.data).is_dir()
+    kind = args.dde_kind or ("conv" if image_data else "mlp")
     cfg = DdeTraining(
         data=args.data, out=str(args.out),
         run_dir=str(args.run_dir or Path("runs") / args.out.stem),
@@ -58,6 +61,6 @@ def run_dde(args: argparse.Namespace) -> int:
         gen_every=args.gen_every, steps=args.steps, batch=args.batch, lr=args.lr,
         gen_lr=args.gen_lr, seed=args.seed, device=args.device, amp=False,
         checkpoint_every=args.checkpoint_every, limit_images=args.limit_images,
-        threads=args.threads)
+        threads=args.threads, crop=args.crop)
     train_generator(cfg, resume=args.resume)
     return 0
