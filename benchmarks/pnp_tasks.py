@@ -32,7 +32,7 @@ from edgerestore.commands.restore import load_denoiser
 from edgerestore.runtime.blur import blur_circular, downsample
 from edgerestore.runtime.image_io import read_image
 from edgerestore.runtime.metrics import psnr, ssim
-from edgerestore.runtime.pnp import default_sr_kernel, inpaint, upscale
+from edgerestore.runtime.pnp import Result, default_sr_kernel, inpaint, upscale
 
 HERE = Path(__file__).resolve().parent
 INPAINT_NOISE = 0.01
@@ -70,20 +70,16 @@ def cubic_spline(y: np.ndarray, scale: int) -> np.ndarray:
                      for c in range(y.shape[2])], -1)
 
 
-Solution = np.ndarray | tuple[np.ndarray, int]
-
-
-def timed(solve: Callable[[], Solution]) -> tuple[np.ndarray, int, float]:
-    """(estimate, iterations, seconds); a one-shot baseline counts as one iteration."""
+def timed(solve: Callable[[], tuple[np.ndarray, int]]) -> tuple[np.ndarray, int, float]:
+    """(estimate, iterations, seconds) of one solver call."""
     start = time.perf_counter()
-    out = solve()
-    seconds = time.perf_counter() - start
-    x, iterations = out if isinstance(out, tuple) else (out, 1)
-    return np.asarray(x), iterations, seconds
+    x, iterations = solve()
+    return np.asarray(x), iterations, time.perf_counter() - start
 
 
 def cases(clean: np.ndarray, seed: int):
-    """(task, observation, {method: solver}) for one image; solvers take a denoiser."""
+    """(task, {method: solver}) for one image; a solver takes the loaded denoiser and
+    returns (estimate, iterations), one iteration for the one-shot baselines."""
     h, w = clean.shape[:2]
     rng = np.random.default_rng(seed)
     for name, mask in (("inpaint 50% random", random_mask((h, w), 0.5, rng)),
@@ -91,17 +87,20 @@ def cases(clean: np.ndarray, seed: int):
                        ("inpaint 6 blocks 32x32", block_mask((h, w), rng))):
         y = np.where(mask[:, :, None], clean + rng.normal(0, INPAINT_NOISE, clean.shape), 0.0)
         yield name, {
-            "admm": lambda den, y=y, mask=mask: (lambda r: (r.x, r.iterations))(
-                inpaint(y, mask, den.denoise, sigma_n=INPAINT_NOISE,
-                        denoiser_sigma=den.sigma)),
-            "biharmonic": lambda den, y=y, mask=mask: biharmonic(y, mask)}
+            "admm": lambda den, y=y, mask=mask: _solved(inpaint(
+                y, mask, den.denoise, sigma_n=INPAINT_NOISE, denoiser_sigma=den.sigma)),
+            "biharmonic": lambda den, y=y, mask=mask: (biharmonic(y, mask), 1)}
     for scale in (2, 4):
         crop = clean[: h - h % scale, : w - w % scale]
         y = downsample(blur_circular(crop, default_sr_kernel(scale)), scale)
         yield f"super-resolution x{scale}", {
-            "admm": lambda den, y=y, scale=scale: (lambda r: (r.x, r.iterations))(
-                upscale(y, scale, den.denoise, sigma_n=0.0, denoiser_sigma=den.sigma)),
-            "cubic spline": lambda den, y=y, scale=scale: cubic_spline(y, scale)}
+            "admm": lambda den, y=y, scale=scale: _solved(upscale(
+                y, scale, den.denoise, sigma_n=0.0, denoiser_sigma=den.sigma)),
+            "cubic spline": lambda den, y=y, scale=scale: (cubic_spline(y, scale), 1)}
+
+
+def _solved(result: Result) -> tuple[np.ndarray, int]:
+    return result.x, result.iterations
 
 
 def main() -> None:

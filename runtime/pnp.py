@@ -51,7 +51,6 @@ import numpy as np
 from edgerestore.errors import InputError
 from edgerestore.runtime.blur import (
     apply_otf,
-    blur_circular,
     blur_valid,
     downsample,
     edgetaper,
@@ -263,7 +262,8 @@ class ValidBlur(CircularBlur):
         return blur_valid(x, self.kernel)
 
     def adjoint(self, r: np.ndarray) -> np.ndarray:
-        return blur_circular(self._pad(r, "constant"), self.kernel, adjoint=True)
+        padded = self._pad(r, "constant")
+        return apply_otf(padded, np.conj(self.otf(padded.shape)))
 
     def prox(self, v: np.ndarray, y: np.ndarray, rho: float, current: np.ndarray) -> np.ndarray:
         otf, alpha = self.otf(v.shape), rho * self.sigma_n**2
@@ -271,19 +271,11 @@ class ValidBlur(CircularBlur):
         extended = apply_otf(current, otf)  # guess for the unseen ring
         extended[observed] = y
         x = _fourier_solve(otf, extended, v, alpha)
-
-        def normal(z: np.ndarray) -> np.ndarray:
-            masked = np.zeros_like(z)
-            masked[observed] = apply_otf(z, otf)[observed]
-            return apply_otf(masked, np.conj(otf)) + alpha * z
-
-        def precondition(r: np.ndarray) -> np.ndarray:
-            return _fourier_solve(otf, np.zeros_like(r), r / alpha, alpha)
-
-        seen = np.zeros_like(x)
-        seen[observed] = y
-        rhs = apply_otf(seen, np.conj(otf)) + alpha * v
-        return _conjugate_gradient(normal, precondition, rhs, x, self.cg_iters, self.cg_tol)
+        circular_inverse = 1.0 / (np.abs(otf) ** 2 + alpha)  # (K^T K + alpha)^-1, diagonal
+        return _conjugate_gradient(
+            lambda z: self.adjoint(apply_otf(z, otf)[observed]) + alpha * z,
+            lambda r: apply_otf(r, circular_inverse),
+            self.adjoint(y) + alpha * v, x, self.cg_iters, self.cg_tol)
 
 
 class SameBlur(ValidBlur):

@@ -206,10 +206,13 @@ class Case(NamedTuple):
     #: crops it; the ring outside was never observed and is not scored.
     scored: tuple[slice, slice] = (slice(None), slice(None))
 
-    def score(self, estimate: np.ndarray) -> tuple[float, float]:
-        """(PSNR, SSIM) of ``estimate`` on the scored region."""
-        clean, x = self.clean[self.scored], estimate[self.scored]
-        return psnr(clean, x), ssim(clean, x)
+    def psnr(self, estimate: np.ndarray) -> float:
+        """PSNR of ``estimate`` on the scored region."""
+        return psnr(self.clean[self.scored], estimate[self.scored])
+
+    def ssim(self, estimate: np.ndarray) -> float:
+        """SSIM of ``estimate`` on the scored region."""
+        return ssim(self.clean[self.scored], estimate[self.scored])
 
 
 class Run(NamedTuple):
@@ -222,7 +225,7 @@ class Run(NamedTuple):
 
 
 def run_deblur(args: argparse.Namespace) -> int:
-    from edgerestore.commands.restore import dae_prior_path, load_denoiser, noise_sigma
+    from edgerestore.commands.restore import load_dae_prior, load_denoiser, noise_sigma
 
     sigma = noise_sigma(args.sigma)
     if not sigma:
@@ -237,8 +240,8 @@ def run_deblur(args: argparse.Namespace) -> int:
     images = _clean_images(args.images, args.limit)
     cases = blurred_cases(images, kernels, sigma, args.seed, args.protocol)
     den = load_denoiser(args.denoiser, args.device, args.threads)
-    dae_path = dae_prior_path(args.denoiser, args.dae) if "dmsp" in methods else args.denoiser
-    dae = den if dae_path == args.denoiser else load_denoiser(dae_path, args.device, args.threads)
+    dae_path, dae = (load_dae_prior(args.denoiser, den, args.dae, args.device, args.threads)
+                     if "dmsp" in methods else (args.denoiser, den))
     if args.threads:
         import torch
 
@@ -253,9 +256,8 @@ def run_deblur(args: argparse.Namespace) -> int:
         traces.append({})
         for method in methods:
             run = solvers[method](case)
-            case_psnr, case_ssim = case.score(run.x)
             rows[method].append({"image": case.image, "kernel": case.kernel_name,
-                                 "psnr": case_psnr, "ssim": case_ssim,
+                                 "psnr": case.psnr(run.x), "ssim": case.ssim(run.x),
                                  "iterations": run.iterations, "seconds": run.seconds})
             if run.trace is not None:
                 traces[-1][method] = run.trace
@@ -422,7 +424,7 @@ class _Trace:
     def __call__(self, _iteration: int, estimate: np.ndarray, _info: dict) -> None:
         entered = time.perf_counter()
         self.seconds.append(entered - self._start - self._own)
-        self.psnr.append(psnr(self.case.clean[self.case.scored], estimate[self.case.scored]))
+        self.psnr.append(self.case.psnr(estimate))
         self._own += time.perf_counter() - entered
 
 

@@ -134,22 +134,27 @@ def load_denoiser(path: Path, device: str = "auto", threads: int | None = None
     return LoadedDenoiser(denoise, sigma)
 
 
-def dae_prior_path(denoiser: Path, dae: Path | None) -> Path:
-    """The DAE that DMSP should use as its prior.
+def load_dae_prior(denoiser: Path, loaded: LoadedDenoiser, dae: Path | None, device: str,
+                   threads: int | None) -> tuple[Path, LoadedDenoiser]:
+    """The DAE that DMSP should use as its prior, as (path, loaded denoiser).
 
     DMSP is defined with a denoising autoencoder, not with the MAP denoiser trained
     against it; a MAP card records its DAE, so the faithful baseline is the default
-    even when the caller only names the MAP denoiser.
+    even when the caller only names the MAP denoiser (already ``loaded``, and reused
+    when nothing else is found).
     """
-    if dae is not None:
-        return dae
-    card = denoiser.with_suffix(".json")
-    named = json.loads(card.read_text()).get("dae") if card.is_file() else None
-    if named and (denoiser.parent / named).is_file():
-        log.info("DMSP prior: %s (the DAE named in %s)", denoiser.parent / named, card.name)
-        return denoiser.parent / named
-    log.warning("DMSP prior: no DAE named beside %s; using the denoiser itself", denoiser)
-    return denoiser
+    path = dae
+    if path is None:
+        card = denoiser.with_suffix(".json")  # read by hand: the runtime has no torch
+        named = json.loads(card.read_text()).get("dae") if card.is_file() else None
+        if named and (denoiser.parent / named).is_file():
+            path = denoiser.parent / named
+            log.info("DMSP prior: %s (the DAE named in %s)", path, card.name)
+        else:
+            log.warning("DMSP prior: no DAE named beside %s; using the denoiser itself",
+                        denoiser)
+            return denoiser, loaded
+    return path, load_denoiser(path, device, threads)
 
 
 def run_deblur(args: argparse.Namespace) -> int:
@@ -163,9 +168,7 @@ def run_deblur(args: argparse.Namespace) -> int:
     sigma_n = noise_sigma(args.sigma)
     den = load_denoiser(args.denoiser, args.device, args.threads)
     if args.method == "dmsp":
-        dae_path = dae_prior_path(args.denoiser, args.dae)
-        dae = den if dae_path == args.denoiser else load_denoiser(dae_path, args.device,
-                                                                   args.threads)
+        _, dae = load_dae_prior(args.denoiser, den, args.dae, args.device, args.threads)
         iters = {} if args.iters is None else {"iters": args.iters}
         with iteration_progress("dmsp", args.iters) as tick:
             result = dmsp_deblur(image, kernel, dae.denoise, sigma_n=sigma_n,
