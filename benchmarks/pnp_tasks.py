@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgerestore.commands.restore import load_denoiser
+from edgerestore.loading import load_denoiser
 from edgerestore.runtime.blur import blur_circular, downsample
 from edgerestore.runtime.image_io import read_image
 from edgerestore.runtime.metrics import psnr, ssim

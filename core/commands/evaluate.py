@@ -22,7 +22,7 @@ from edgerestore.errors import InputError, require
 from edgerestore.runtime.metrics import psnr, ssim
 
 if TYPE_CHECKING:
-    from edgerestore.commands.restore import LoadedDenoiser
+    from edgerestore.loading import LoadedDenoiser
     from edgerestore.runtime.noise import NoiseSpec
 
 MODES = ("posterior", "estimated", "prior")
@@ -225,7 +225,8 @@ class Run(NamedTuple):
 
 
 def run_deblur(args: argparse.Namespace) -> int:
-    from edgerestore.commands.restore import load_dae_prior, load_denoiser, noise_sigma
+    from edgerestore.loading import load_dae_prior, load_denoiser
+    from edgerestore.units import noise_sigma
 
     sigma = noise_sigma(args.sigma)
     if not sigma:

@@ -13,27 +13,23 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from edgerestore.commands.paths import read_input
 from edgerestore.console import log, progress
-from edgerestore.errors import InputError, ModelFileError, require
+from edgerestore.errors import InputError
+from edgerestore.loading import DENOISER_SUFFIXES, load_dae_prior, load_denoiser
+from edgerestore.units import noise_sigma
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from edgerestore.runtime.denoiser_protocol import Denoiser
     from edgerestore.runtime.image_io import ImageInfo
     from edgerestore.runtime.pnp import Callback, Result
 
-#: Denoiser files this version can run; ONNX / TFLite are added in :func:`load_denoiser`.
-DENOISER_SUFFIXES = (".safetensors", ".onnx", ".tflite")
-EXPORTED_SUFFIXES = (".onnx", ".tflite")
 KERNEL_HELP = "blur kernel: K.png, K.npy, FILE.npz:NAME or FILE.mat:INDEX (1-based)"
 
 
@@ -93,70 +89,6 @@ def _common_args(p: argparse.ArgumentParser) -> None:
                    help="inference threads for .onnx/.tflite denoisers (default: all cores)")
 
 
-class LoadedDenoiser(NamedTuple):
-    """A denoiser callable and the noise std (in [0, 1] units) it works at."""
-
-    denoise: Denoiser
-    sigma: float
-
-
-def load_denoiser(path: Path, device: str = "auto", threads: int | None = None
-                  ) -> LoadedDenoiser:
-    """Open a denoiser file by its suffix: the single place where formats are dispatched.
-
-    ``.onnx`` / ``.tflite`` files run on the torch-free runtime (``threads`` applies);
-    ``.safetensors`` weights need torch (``device`` applies). The strength falls back
-    to the paper's 11/255 (with a warning) when the file does not record its level.
-    """
-    from edgerestore.runtime.pnp import MAP_DENOISER_SIGMA
-
-    suffix = path.suffix.lower()
-    if suffix not in DENOISER_SUFFIXES:
-        raise ModelFileError(f"{path}: unsupported denoiser file type {suffix or '(none)'!r}; "
-                             f"supported: {', '.join(DENOISER_SUFFIXES)}")
-    if suffix in EXPORTED_SUFFIXES:
-        from edgerestore.runtime.backends import SessionOptions
-        from edgerestore.runtime.exported_denoiser import ExportedDenoiser
-
-        exported = ExportedDenoiser(path, SessionOptions(threads=threads))
-        denoise: Denoiser = exported
-        sigma = exported.strength
-    else:
-        require("torch", package="torch", extra="train", purpose=f"running {path.name}")
-        from edgerestore.models.run_state import resolve_device
-        from edgerestore.models.torch_denoisers import denoiser_sigma, load_torch_denoiser
-
-        denoise = load_torch_denoiser(path, resolve_device(device))
-        sigma = denoiser_sigma(path)
-    if sigma is None:
-        log.warning("%s: its model card records no training sigma; assuming 11/255", path)
-        sigma = MAP_DENOISER_SIGMA
-    return LoadedDenoiser(denoise, sigma)
-
-
-def load_dae_prior(denoiser: Path, loaded: LoadedDenoiser, dae: Path | None, device: str,
-                   threads: int | None) -> tuple[Path, LoadedDenoiser]:
-    """The DAE that DMSP should use as its prior, as (path, loaded denoiser).
-
-    DMSP is defined with a denoising autoencoder, not with the MAP denoiser trained
-    against it; a MAP card records its DAE, so the faithful baseline is the default
-    even when the caller only names the MAP denoiser (already ``loaded``, and reused
-    when nothing else is found).
-    """
-    path = dae
-    if path is None:
-        card = denoiser.with_suffix(".json")  # read by hand: the runtime has no torch
-        named = json.loads(card.read_text()).get("dae") if card.is_file() else None
-        if named and (denoiser.parent / named).is_file():
-            path = denoiser.parent / named
-            log.info("DMSP prior: %s (the DAE named in %s)", path, card.name)
-        else:
-            log.warning("DMSP prior: no DAE named beside %s; using the denoiser itself",
-                        denoiser)
-            return denoiser, loaded
-    return path, load_denoiser(path, device, threads)
-
-
 def run_deblur(args: argparse.Namespace) -> int:
     from edgerestore.runtime.dmsp import dmsp_deblur
     from edgerestore.runtime.kernels import load_kernel, validate_kernel
@@ -213,15 +145,6 @@ def run_upscale(args: argparse.Namespace) -> int:
                          denoiser_sigma=den.sigma, callback=tick)
     _write(args, result, info)
     return 0
-
-
-def noise_sigma(sigma: float | None) -> float | None:
-    """A 0-255 command-line noise std in the solvers' [0, 1] units (None stays None)."""
-    if sigma is None:
-        return None
-    if not (math.isfinite(sigma) and sigma >= 0):
-        raise InputError(f"--sigma must be a finite value >= 0 (0-255 units), got {sigma}")
-    return sigma / 255.0
 
 
 @contextmanager
