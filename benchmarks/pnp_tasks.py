@@ -32,7 +32,8 @@ from edgerestore.loading import load_denoiser
 from edgerestore.runtime.blur import blur_circular, downsample
 from edgerestore.runtime.image_io import read_image
 from edgerestore.runtime.metrics import psnr, ssim
-from edgerestore.runtime.pnp import Result, default_sr_kernel, inpaint, upscale
+from edgerestore.runtime.solvers import Result
+from edgerestore.runtime.tasks import default_sr_kernel, inpaint, upscale
 
 HERE = Path(__file__).resolve().parent
 INPAINT_NOISE = 0.01

@@ -39,7 +39,7 @@ def load_denoiser(path: Path, device: str = "auto", threads: int | None = None
     ``.safetensors`` weights need torch (``device`` applies). The strength falls back
     to the paper's 11/255 (with a warning) when the file does not record its level.
     """
-    from edgerestore.runtime.pnp import MAP_DENOISER_SIGMA
+    from edgerestore.runtime.presets import MAP_DENOISER_SIGMA
 
     suffix = path.suffix.lower()
     if suffix not in DENOISER_SUFFIXES:

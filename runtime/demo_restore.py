@@ -37,8 +37,9 @@ from edgerestore.runtime.image_io import read_image, write_image
 from edgerestore.runtime.kernels import motion_kernel
 from edgerestore.runtime.metrics import psnr, ssim
 from edgerestore.runtime.noise import add_gaussian_noise
-from edgerestore.runtime.pnp import MAP_DENOISER_SIGMA, deblur
+from edgerestore.runtime.presets import MAP_DENOISER_SIGMA
 from edgerestore.runtime.samples import COLOR_SAMPLES, load_sample
+from edgerestore.runtime.tasks import deblur
 
 #: What ``--images`` picks up from a folder (the formats the runtime reader decodes).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")

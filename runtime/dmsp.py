@@ -30,93 +30,69 @@ replicate the edges).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from edgerestore.errors import InputError
 from edgerestore.runtime.denoiser_protocol import Denoiser
-from edgerestore.runtime.pnp import (
-    Callback,
-    Problem,
-    Result,
-    blur_problem,
-    call_denoiser,
-    noise_level,
-    positive_int,
-    relative_change,
-    start_estimate,
-)
+from edgerestore.runtime.forward import ForwardModel, positive_int
+from edgerestore.runtime.forward_blur import blur_model
+from edgerestore.runtime.presets import DMSP_ALPHA, DMSP_ITERS, DMSP_MU, MAP_DENOISER_SIGMA
+from edgerestore.runtime.solvers import Callback, Result, call_denoiser, iterate, start_estimate
+from edgerestore.runtime.tasks import noise_level
 
-__all__ = ["DMSP_SIGMA", "dmsp", "dmsp_deblur"]
-
-#: Training noise of the authors' DAE (11 on the [0, 255] scale).
-DMSP_SIGMA = 11.0 / 255.0
+__all__ = ["dmsp", "dmsp_deblur"]
 
 
 def dmsp(
     y: np.ndarray,
-    problem: Problem,
+    model: ForwardModel,
     dae: Denoiser,
     *,
-    sigma_dae: float = DMSP_SIGMA,
+    sigma_dae: float = MAP_DENOISER_SIGMA,
     noise_blind: bool = False,
-    iters: int = 300,
-    mu: float = 0.9,
-    alpha: float = 0.1,
+    iters: int = DMSP_ITERS,
+    mu: float = DMSP_MU,
+    alpha: float = DMSP_ALPHA,
     seed: int = 0,
     callback: Callback | None = None,
     x0: np.ndarray | None = None,
 ) -> Result:
-    """Run DMSP on any :class:`~edgerestore.runtime.pnp.Problem`.
+    """Run DMSP on any :class:`~edgerestore.runtime.forward.ForwardModel`.
 
-    ``noise_blind`` ignores ``problem.sigma_n`` and estimates the data precision each
+    ``noise_blind`` ignores ``model.sigma_n`` and estimates the data precision each
     iteration. ``seed`` fixes the DAE input noise, so runs are reproducible. ``converged``
     is True when all ``iters`` iterations ran (there is no tolerance: the iterates are
-    stochastic).
+    stochastic). ``sigma_dae`` defaults to the authors' DAE training level, 11/255.
     """
-    y = problem.check(y)
+    y = model.check(y)
     iters = positive_int(iters, "iters")
     if not (sigma_dae > 0 and alpha > 0 and 0 <= mu < 1):
         raise InputError("DMSP needs sigma_dae > 0, alpha > 0 and 0 <= mu < 1")
     rng = np.random.default_rng(seed)
-    n_obs = problem.observed_size(y)
+    n_obs = model.observed_size(y)
     prior_precision = 1.0 / sigma_dae**2
-    data_precision = 1.0 / problem.sigma_n**2
-    x = start_estimate(problem, y, x0)
+    data_precision = 1.0 / model.sigma_n**2
+    x = start_estimate(model, y, x0)
     velocity = np.zeros_like(x)
-    history: list[dict[str, float]] = []
-    for it in range(1, iters + 1):
-        started = time.perf_counter()
+
+    def step(_it: int, x: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        nonlocal data_precision, velocity
         eta = rng.normal(0.0, sigma_dae, size=x.shape)
         prior_grad = x - call_denoiser(dae, x + eta, sigma_dae)
-        residual = problem.apply(x) - y
+        residual = model.apply(x) - y
         squared_error = float(np.sum(residual**2))
         if noise_blind:
-            smoothing = n_obs * 2.0 * sigma_dae**2 * problem.row_energy
+            smoothing = n_obs * 2.0 * sigma_dae**2 * model.row_energy
             data_precision = n_obs / (squared_error + smoothing)
         weight = data_precision / (data_precision + prior_precision)
-        grad = weight * problem.adjoint(residual) + (1.0 - weight) * prior_grad
+        grad = weight * model.adjoint(residual) + (1.0 - weight) * prior_grad
         velocity = mu * velocity - alpha * grad
-        previous = x
         x = np.clip(x + velocity, 0.0, 1.0)
-        info = {
-            "iteration": it,
-            "change": relative_change(x, previous),
-            "seconds": time.perf_counter() - started,
-            "residual_rms": float(np.sqrt(squared_error / n_obs)),
-            "sigma_n": float(1.0 / np.sqrt(data_precision)),
-        }
-        history.append(info)
-        if callback is not None and callback(it, problem.output(x), info) is False:
-            break
-    return Result(
-        problem.output(x).astype(np.float32),
-        len(history),
-        len(history) == iters,
-        float(1.0 / np.sqrt(data_precision)),
-        history,
-    )
+        return x, {"residual_rms": float(np.sqrt(squared_error / n_obs)),
+                   "sigma_n": float(1.0 / np.sqrt(data_precision))}
+
+    run = iterate(model, x, step, iters, callback)
+    return run.result(model, len(run.history) == iters, float(1.0 / np.sqrt(data_precision)))
 
 
 def dmsp_deblur(
@@ -126,19 +102,19 @@ def dmsp_deblur(
     *,
     sigma_n: float | None = None,
     boundary: str = "same",
-    sigma_dae: float = DMSP_SIGMA,
-    iters: int = 300,
-    mu: float = 0.9,
-    alpha: float = 0.1,
+    sigma_dae: float = MAP_DENOISER_SIGMA,
+    iters: int = DMSP_ITERS,
+    mu: float = DMSP_MU,
+    alpha: float = DMSP_ALPHA,
     seed: int = 0,
     callback: Callback | None = None,
 ) -> Result:
     """DMSP deblurring; ``sigma_n=None`` is the authors' noise-blind mode.
 
-    ``boundary`` has the meaning of :func:`edgerestore.runtime.pnp.deblur`; the
+    ``boundary`` has the meaning of :func:`edgerestore.runtime.tasks.deblur`; the
     authors' code works on the valid part of the blur, as ``'valid'`` and ``'same'`` do.
     """
-    # Noise-blind, the problem's sigma_n (the wavelet estimate) is only a placeholder.
-    problem = blur_problem(kernel, noise_level(y, sigma_n), boundary)
-    return dmsp(y, problem, dae, sigma_dae=sigma_dae, noise_blind=sigma_n is None, iters=iters,
+    # Noise-blind, the model's sigma_n (the wavelet estimate) is only a placeholder.
+    model = blur_model(kernel, noise_level(y, sigma_n), boundary)
+    return dmsp(y, model, dae, sigma_dae=sigma_dae, noise_blind=sigma_n is None, iters=iters,
                 mu=mu, alpha=alpha, seed=seed, callback=callback)

@@ -379,7 +379,8 @@ def deblur_methods(args: argparse.Namespace, den: LoadedDenoiser, dae: LoadedDen
     start from (edge-replicated, then edge-tapered).
     """
     from edgerestore.runtime.dmsp import dmsp_deblur
-    from edgerestore.runtime.pnp import blur_problem, deblur
+    from edgerestore.runtime.forward_blur import blur_model
+    from edgerestore.runtime.tasks import deblur
 
     boundary = _boundary(args.protocol)
 
@@ -396,7 +397,7 @@ def deblur_methods(args: argparse.Namespace, den: LoadedDenoiser, dae: LoadedDen
     def full_size(case: Case) -> np.ndarray:
         if args.protocol == "dpir":
             return case.y
-        return blur_problem(case.kernel, sigma, "valid").init(case.y)
+        return blur_model(case.kernel, sigma, "valid").init(case.y)
 
     return {
         "admm": pnp("admm", args.iters_admm),
