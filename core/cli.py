@@ -14,6 +14,7 @@ import argparse
 import shlex
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from edgerestore import __version__
 from edgerestore.commands import COMMAND_MODULES
@@ -24,9 +25,21 @@ EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line, like every other error.
+
+    argparse prints the whole usage block before the message; here the message comes
+    alone, with the command and a pointer to ``--help``. Subcommand parsers inherit
+    the class (argparse creates them with the parent's type).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with every registered command."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="edgerestore",
         description="Unsupervised image restoration from training to phones.",
     )
@@ -58,6 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         log.error("error: %s", exc)
+        return EXIT_USER_ERROR
+    except OSError as exc:
+        # The environment, not the program: unreadable input, full disk, read-only folder.
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        log.error("error: %s%s", where, exc.strerror or exc)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         log.error("interrupted")

@@ -26,11 +26,30 @@ def setup_logging(verbosity: int = 0, quiet: bool = False) -> None:
     global _quiet
     _quiet = quiet
     level = logging.WARNING if quiet else (logging.DEBUG if verbosity > 0 else logging.INFO)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _BarAwareHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+
+
+class _BarAwareHandler(logging.StreamHandler):
+    """Log lines that never land on a progress bar's line.
+
+    While a tqdm bar is drawn on stderr, a plain write would append the message to
+    the bar (``train: 40%|####   | error: ...``); tqdm's own ``write`` clears the bar,
+    prints the line and redraws the bar below it.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        tqdm = sys.modules.get("tqdm")
+        if tqdm is None or not getattr(tqdm.tqdm, "_instances", None):
+            super().emit(record)
+            return
+        try:
+            tqdm.tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # logging must never raise
+            self.handleError(record)
 
 
 def progress(

@@ -19,6 +19,11 @@ class InputError(EdgeRestoreError):
     """An argument or array that is out of range, malformed or inconsistent."""
 
 
+class OutputError(InputError):
+    """An output that cannot be written: a missing or read-only folder, a full disk, a
+    name that is too long, or a file the same command reads (never overwritten)."""
+
+
 class ModelFileError(EdgeRestoreError):
     """A model or weights file that is missing, corrupt or does not match its use."""
 

@@ -33,6 +33,8 @@ from edgerestore.runtime.model_metadata import read_metadata
 
 BACKENDS = ("onnxruntime", "litert")
 ONNX_OPT_LEVELS = ("disable", "basic", "extended", "all")
+#: More threads than this is a typo, not a machine (and backends abort on huge counts).
+MAX_THREADS = 1024
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,11 @@ class SessionOptions:
     xnnpack: bool = True
 
     def __post_init__(self) -> None:
-        if self.threads is not None and self.threads < 1:
-            raise InputError(f"threads must be >= 1, got {self.threads}")
+        threads = self.threads
+        whole = isinstance(threads, (int, np.integer)) and not isinstance(threads, bool)
+        if threads is not None and not (whole and 1 <= threads <= MAX_THREADS):
+            raise InputError(f"threads must be a whole number in 1..{MAX_THREADS}, "
+                             f"got {threads!r}")
         if self.onnx_optimization not in ONNX_OPT_LEVELS:
             raise InputError(f"onnx optimisation must be one of {ONNX_OPT_LEVELS}")
 
@@ -124,7 +129,7 @@ class LiteRTSession(Session):
             interpreter = Interpreter(model_path=str(path), num_threads=options.threads,
                                       experimental_op_resolver_type=resolver)
             self._runner = interpreter.get_signature_runner()
-        except (ValueError, RuntimeError) as exc:
+        except Exception as exc:  # LiteRT raises untyped errors for damaged files
             raise ModelFileError(f"{path}: LiteRT cannot load it ({exc})") from exc
         self.created_s = time.perf_counter() - start
         actual = list(interpreter.get_signature_list().get("serving_default", {})

@@ -29,7 +29,8 @@ import numpy as np
 from edgerestore.errors import InputError, ModelFileError
 from edgerestore.runtime import bayes
 from edgerestore.runtime.backends import Session, SessionOptions, open_session
-from edgerestore.runtime.image_io import validate_image_array
+from edgerestore.runtime.image_io import check_unit_range, validate_image_array
+from edgerestore.runtime.model_card import DENOISER_TASKS, MAX_SIGMA, parse_card
 from edgerestore.runtime.sigma_estimate import estimate_sigma
 from edgerestore.runtime.tiling import DEFAULT_BLEND, TilePlan, run_tiled
 
@@ -39,7 +40,9 @@ DEFAULT_MAX_TILE = 512
 #: tile; 64 pixels of context is where its output stops changing measurably).
 FALLBACK_HALO = 64
 
-TASKS = ("denoise_posterior", "denoise_raw_prior", "map_denoiser", "dae")
+#: Noise std (0-255) assumed when the image shows none: about 8-bit quantisation noise,
+#: the floor the plug-and-play solvers use too.
+NOISE_FREE_SIGMA = 0.255
 
 
 class ExportedDenoiser:
@@ -48,28 +51,30 @@ class ExportedDenoiser:
     def __init__(self, path: str | Path, options: SessionOptions | None = None, *,
                  max_tile: int = DEFAULT_MAX_TILE, blend: int = DEFAULT_BLEND) -> None:
         self.session: Session = open_session(path, options)
-        meta = self.metadata
-        self.task = meta.get("task")
-        if self.task not in TASKS:
-            raise ModelFileError(f"{path}: task {self.task!r} is not a denoiser "
-                                 f"(expected one of {', '.join(TASKS)})")
-        noise = meta.get("noise") or {}
-        if self.task.startswith("denoise_") and noise.get("model") != "gauss":
-            raise ModelFileError(f"{path}: noise model {noise.get('model')!r}; the runtime "
+        card = parse_card(self.metadata, str(path))
+        if not card.is_denoiser:
+            raise ModelFileError(f"{path}: task {card.task!r} is not a denoiser "
+                                 f"(expected one of {', '.join(DENOISER_TASKS)})")
+        self.task = card.task
+        if self.task.startswith("denoise_") and card.noise.model != "gauss":
+            raise ModelFileError(f"{path}: noise model {card.noise.model!r}; the runtime "
                                  "denoiser handles Gaussian-noise models only")
-        self.channels = int(meta["channels"])
-        self.layout = meta.get("layout", "NCHW")
-        self.fixed_tile = tuple(meta["tile"]) if meta.get("tile") else None
-        if self.fixed_tile is None and meta.get("square_multiple"):
+        if card.channels is None:
+            raise ModelFileError(f"{path}: its model card does not say how many channels "
+                                 "the model takes; re-export it with edgerestore")
+        self.channels = card.channels
+        self.out_channels = card.out_channels
+        self.layout = card.layout
+        self.fixed_tile = card.tile
+        if self.fixed_tile is None and card.square_multiple:
             raise ModelFileError(f"{path}: a square-only dynamic model; export it with a "
                                  "fixed --tile to run it on arbitrary images")
-        rf = meta.get("receptive_field")
-        self.halo = int(rf) // 2 if rf else FALLBACK_HALO
+        self.halo = card.receptive_field // 2 if card.receptive_field else FALLBACK_HALO
         self.tile = self.fixed_tile or (max_tile, max_tile)
         self.blend = blend
-        self.training_sigma = noise.get("training_sigma")
-        low, high = noise.get("level_range") or (None, None)
-        self.sigma_range = (low, high)
+        self.training_sigma = card.noise.training_sigma
+        self.sigma_range = card.noise.level_range or (None, None)
+        self._output_checked = False
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -93,11 +98,18 @@ class ExportedDenoiser:
                         self.blend).count
 
     def resolve_sigma(self, image: np.ndarray, sigma: float | None) -> float:
-        """The noise std (0-255 units) to tell a blind-spot model: given, else estimated."""
+        """The noise std (0-255 units) to tell a blind-spot model: given, else estimated.
+
+        An estimate below :data:`NOISE_FREE_SIGMA` (a clean, flat or synthetic image:
+        the MAD of its finest wavelet band is 0) is raised to it, the same role the
+        variance floor plays in the Python API: the model then leaves the image as it is.
+        """
         if sigma is None:
-            return estimate_sigma(image) * 255.0
-        if not (np.isfinite(sigma) and sigma > 0):
-            raise InputError(f"sigma must be positive and finite (0-255 units), got {sigma}")
+            return max(estimate_sigma(image) * 255.0, NOISE_FREE_SIGMA)
+        real = isinstance(sigma, (int, float, np.integer, np.floating))
+        if isinstance(sigma, bool) or not real or not (0 < sigma <= MAX_SIGMA):
+            raise InputError(f"sigma must be a number in (0, {MAX_SIGMA:g}] (0-255 units), "
+                             f"got {sigma!r:.40}")
         return float(sigma)
 
     def denoise(self, image: np.ndarray, sigma: float | None = None,
@@ -109,6 +121,7 @@ class ExportedDenoiser:
         """
         squeeze = np.ndim(image) == 2
         image = validate_image_array(image)
+        check_unit_range(image)
         if image.shape[2] != self.channels:
             raise InputError(f"{self.path.name} takes {self.channels}-channel images, "
                              f"got {image.shape[2]} channels")
@@ -131,8 +144,31 @@ class ExportedDenoiser:
         feeds = {self.session.input_names[0]: np.ascontiguousarray(batch, np.float32)}
         if len(self.session.input_names) > 1:
             feeds[self.session.input_names[1]] = np.array([level], np.float32)
-        out = np.asarray(self.session.run(feeds), np.float32)
+        raw = self.session.run(feeds)
+        if not self._output_checked:
+            self._check_output(raw, tile.shape)
+        out = np.asarray(raw, np.float32)
         out = out[0] if self.layout == "NHWC" else out[0].transpose(1, 2, 0)
+        if not np.all(np.isfinite(out)):
+            raise ModelFileError(f"{self.path}: the model returned NaN or infinite values")
         if self.task == "denoise_raw_prior":
             out = bayes.posterior_mean(out, tile, level**2).astype(np.float32)
         return out
+
+    def _check_output(self, raw: Any, tile_shape: tuple[int, ...]) -> None:
+        """Compare the first output with what the card promises (once per session).
+
+        A graph that returns another size or channel count would otherwise be written
+        out as a wrong image, or fail deep inside the tiler with a broadcast error.
+        """
+        out = np.asarray(raw)
+        h, w = tile_shape[:2]
+        channels = self.out_channels if self.task == "denoise_raw_prior" else self.channels
+        want = (1, h, w, channels) if self.layout == "NHWC" else (1, channels, h, w)
+        shape_ok = out.ndim == 4 and all(
+            want_n is None or got == want_n for got, want_n in zip(out.shape, want, strict=True))
+        if not shape_ok or not np.issubdtype(out.dtype, np.floating):
+            shown = tuple("?" if v is None else v for v in want)
+            raise ModelFileError(f"{self.path}: the model returned {out.dtype} {out.shape} "
+                                 f"for a {self.layout} tile; its card promises float {shown}")
+        self._output_checked = True

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from edgerestore.errors import InputError, MissingDependencyError, ModelFileError
+from edgerestore.runtime.atomic import check_output
 from edgerestore.runtime.image_io import write_image
-from edgerestore.runtime.model_metadata import read_metadata
+from edgerestore.runtime.model_metadata import read_card
 
 #: Most samples one call may draw (a grid beyond this is unreadable anyway).
 MAX_SAMPLES = 4096
@@ -29,18 +30,16 @@ class ExportedGenerator:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        card = read_metadata(self.path)
-        if card.get("task") != "generate":
-            raise ModelFileError(f"{self.path}: is a {card.get('task')!r} model, not a "
-                                 "generator (task 'generate'); use edgerestore restore for it")
-        try:
-            self.latent_dim = int(card["latent_dim"])
-            self.input_name = str(card["inputs"][0])
-            self.output_shape = [int(v) for v in card["output_shape"]]
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{self.path}: generator metadata incomplete ({exc})") from exc
-        self.batch: int | None = card.get("batch")
-        self.card = card
+        card = read_card(self.path)
+        if card.task != "generate":
+            raise ModelFileError(f"{self.path}: is a {card.task!r} model, not a generator "
+                                 "(task 'generate'); run denoisers with edgerestore denoise, "
+                                 "deblur, inpaint or upscale")
+        self.latent_dim = card.latent_dim
+        self.input_name = card.inputs[0]
+        self.output_shape = list(card.output_shape or ())
+        self.batch: int | None = card.batch
+        self.card = card.raw
         self._run = (self._onnx_runner() if self.path.suffix.lower() == ".onnx"
                      else self._tflite_runner())
 
@@ -61,7 +60,7 @@ class ExportedGenerator:
                                          "running .tflite files") from exc
         try:
             runner = Interpreter(model_path=str(self.path)).get_signature_runner()
-        except (ValueError, RuntimeError) as exc:
+        except Exception as exc:  # LiteRT raises untyped errors for damaged files
             raise ModelFileError(f"{self.path}: LiteRT cannot load it ({exc})") from exc
         return lambda z: next(iter(runner(**{self.input_name: z}).values()))
 
@@ -80,8 +79,14 @@ class ExportedGenerator:
             if short:
                 chunk = np.concatenate([chunk, np.zeros((short, z.shape[1]), np.float32)])
             out = np.asarray(self._run(np.ascontiguousarray(chunk)), np.float32)
+            if out.size != len(chunk) * math.prod(self.output_shape):
+                raise ModelFileError(f"{self.path}: the model returned shape {out.shape}; its "
+                                     f"card promises {len(chunk)} x {self.output_shape}")
             outs.append(out[:len(chunk) - short])
-        return np.concatenate(outs).reshape(len(z), *self.output_shape)
+        samples = np.concatenate(outs).reshape(len(z), *self.output_shape)
+        if not np.all(np.isfinite(samples)):
+            raise ModelFileError(f"{self.path}: the model returned NaN or infinite values")
+        return samples
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """``n`` samples ``[n, C, H, W]`` clipped to [0, 1]."""
@@ -90,7 +95,8 @@ class ExportedGenerator:
 
 
 def check_count(n: int) -> None:
-    if not 1 <= n <= MAX_SAMPLES:
+    """Refuse sample counts outside 1..MAX_SAMPLES before any model is opened."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SAMPLES:
         raise InputError(f"-n {n}: draw between 1 and {MAX_SAMPLES} samples")
 
 
@@ -119,7 +125,13 @@ def generate_grid(model: str | Path, n: int, out: str | Path, seed: int = 0) -> 
     out = Path(out)
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"):
         raise InputError(f"{out}: write the grid as an image file (.png)")
-    samples = ExportedGenerator(model).sample(n, seed)
+    generator = ExportedGenerator(model)
+    shape = generator.output_shape
+    if len(shape) != 3 or shape[0] not in (1, 3, 4):
+        raise ModelFileError(f"{model}: its samples have shape {shape}, not an image "
+                             "[C, H, W] with C = 1, 3 or 4 that a grid can show")
+    check_output(out, reads=[model])
+    samples = generator.sample(n, seed)
     image = grid(samples)
     write_image(out, image)
     return samples

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from edgerestore.errors import ImageError, InputError, MissingDependencyError
+from edgerestore.errors import ImageError, InputError, MissingDependencyError, OutputError
 from edgerestore.runtime import png16
 from edgerestore.runtime.atomic import atomic_write
 
@@ -57,7 +57,10 @@ def read_image(
         raise ImageError(f"{name}: no such file")
     if path.is_dir():
         raise ImageError(f"{name}: is a directory, not an image")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot read it ({exc.strerror or exc})") from exc
     if not data:
         raise ImageError(f"{name}: file is empty")
     if png16.is_16bit_colour(data):
@@ -73,8 +76,8 @@ def read_image(
 def _check_budget(name: str, width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise ImageError(
-            f"{name}: {width}x{height} = {width * height / 1e6:.1f} megapixels exceeds the "
-            f"limit of {max_pixels / 1e6:.1f} megapixels (possible decompression bomb)"
+            f"{name}: {width}x{height} = {width * height:,} pixels exceeds the limit of "
+            f"{max_pixels:,} pixels (possible decompression bomb)"
         )
     if width == 0 or height == 0:
         raise ImageError(f"{name}: image has zero size")
@@ -194,6 +197,23 @@ def validate_image_array(image: np.ndarray, what: str = "image") -> np.ndarray:
     return image
 
 
+#: How far outside [0, 1] an input may reach: unclipped noise of a large sigma does,
+#: an image in 0-255 units does not fit.
+RANGE_SLACK = 1.0
+
+
+def check_unit_range(image: np.ndarray, what: str = "image") -> None:
+    """Refuse an image far outside [0, 1] (e.g. 0-255 values), which gives garbage output.
+
+    Noisy inputs legitimately leave [0, 1] (unclipped noise), so values within
+    :data:`RANGE_SLACK` of it pass; the array must already be finite.
+    """
+    low, high = float(np.min(image)), float(np.max(image))
+    if low < -RANGE_SLACK or high > 1.0 + RANGE_SLACK:
+        raise InputError(f"{what} values span [{low:.4g}, {high:.4g}]; expected intensities "
+                         "in [0, 1] (divide 8-bit values by 255)")
+
+
 def write_image(path: str | os.PathLike[str], image: np.ndarray, *, bit_depth: int = 8) -> None:
     """Write a float [0, 1] image atomically (temporary file in the same folder, then rename).
 
@@ -205,8 +225,8 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, *, bit_depth: i
     suffix = path.suffix.lower()
     if bit_depth == 16 and suffix != ".png":
         raise InputError(f"{path}: 16-bit output must be a .png file")
-    if not path.parent.exists():
-        raise InputError(f"{path.parent}: output folder does not exist")
+    if not path.parent.is_dir():
+        raise OutputError(f"{path.parent}: output folder does not exist")
     pixels = to_uint(image, bit_depth)
     encoded = _encode(pixels, suffix, bit_depth, path)
     atomic_write(path, encoded)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,8 @@ from edgerestore.runtime.image_io import read_image
 NEGATIVE_TOLERANCE = 1e-6
 
 _CONTAINERS = (".npz", ".mat")
+#: Most bytes one kernel may take to load (a 2048x2048 float64 kernel is 32 MiB).
+MAX_KERNEL_BYTES = 64 << 20
 
 
 def validate_kernel(
@@ -53,6 +56,11 @@ def validate_kernel(
     k = k.astype(np.float64)
     if not np.all(np.isfinite(k)):
         raise InputError(f"{name} contains NaN or infinite values")
+    # Divide by the peak first: entries near the float64 limit (1e308) would make the
+    # sum overflow to inf although the kernel's shape is perfectly usable.
+    peak = float(np.abs(k).max())
+    if peak > 0.0:
+        k = k / peak
     total = float(k.sum())
     if total <= 0.0:
         raise InputError(
@@ -96,6 +104,11 @@ def load_kernel(spec: str | os.PathLike[str]) -> np.ndarray:
     return validate_kernel(array, name=f"kernel {spec}")
 
 
+def kernel_file(spec: str | os.PathLike[str]) -> Path:
+    """The file a kernel specification reads (``'a.npz:k1'`` -> ``a.npz``)."""
+    return Path(_split_spec(str(spec))[0])
+
+
 def _split_spec(spec: str) -> tuple[str, str | None]:
     """``'a.npz:k1'`` -> ``('a.npz', 'k1')``; a Windows drive colon is left alone."""
     if ":" in spec and not Path(spec).is_file():
@@ -105,15 +118,29 @@ def _split_spec(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
+def _check_size(path: Path, size: int) -> None:
+    """Refuse a kernel that would take more than :data:`MAX_KERNEL_BYTES` to load."""
+    if size > MAX_KERNEL_BYTES:
+        raise InputError(f"{path}: {size:,} bytes of kernel data; a blur kernel is far smaller "
+                         f"(limit {MAX_KERNEL_BYTES:,} bytes)")
+
+
 def _load_npy(path: Path) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+        # Memory-mapped first: the header's shape is checked against the file's size
+        # and against the limit before anything is allocated.
+        mapped = np.load(path, allow_pickle=False, mmap_mode="r")
+        _check_size(path, mapped.nbytes)
+        return np.array(mapped)
+    except (OSError, ValueError, EOFError) as exc:
         raise InputError(f"{path}: not a readable .npy array ({exc})") from exc
 
 
 def _load_npz(path: Path, name: str | None) -> np.ndarray:
     try:
+        with zipfile.ZipFile(path) as archive:
+            sizes = {info.filename.removesuffix(".npy"): info.file_size
+                     for info in archive.infolist()}
         with np.load(path, allow_pickle=False) as data:
             names = list(data.files)
             if name is None and len(names) == 1:
@@ -121,16 +148,18 @@ def _load_npz(path: Path, name: str | None) -> np.ndarray:
             if name not in names:
                 hint = "name one with FILE.npz:NAME" if name is None else f"no array {name!r}"
                 raise InputError(f"{path}: {hint}; it holds {', '.join(names) or 'nothing'}")
+            _check_size(path, sizes.get(name, 0))
             return data[name]
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: not a readable .npz archive ({exc})") from exc
 
 
 def _load_mat(path: Path, selector: str | None) -> np.ndarray:
     sio = require("scipy.io", package="scipy", extra="eval", purpose=f"reading {path}")
+    _check_size(path, path.stat().st_size)
     try:
         variables = {k: v for k, v in sio.loadmat(path).items() if not k.startswith("__")}
-    except (NotImplementedError, ValueError, OSError, TypeError) as exc:
+    except Exception as exc:  # SciPy's reader raises a dozen types for damaged files
         raise InputError(
             f"{path}: cannot read it as a MATLAB v5/v7 .mat file ({exc}); v7.3 files are "
             "HDF5: re-save with save(..., '-v7') or convert the kernel to .npy"

@@ -14,12 +14,11 @@ runtime can configure itself from the file alone. It lives in three places:
 
 from __future__ import annotations
 
-import json
-import struct
 from pathlib import Path
 from typing import Any
 
 from edgerestore.errors import ModelFileError
+from edgerestore.runtime.model_card import ModelCard, parse_card, parse_card_text
 
 METADATA_KEY = "edgerestore"
 
@@ -31,7 +30,11 @@ def sidecar_path(path: str | Path) -> Path:
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The card of an exported ``.onnx`` or ``.tflite`` file (embedded, else the sidecar)."""
+    """The card of an exported ``.onnx`` or ``.tflite`` file (embedded, else the sidecar).
+
+    It is validated against the one schema of :mod:`.model_card` whichever copy it came
+    from; the whole JSON object is returned (provenance fields included).
+    """
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
@@ -44,14 +47,17 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         if not sidecar.is_file():
             raise ModelFileError(f"{path}: carries no edgerestore metadata and has no "
                                  f"{sidecar.name} beside it; re-export it with edgerestore")
-        text = sidecar.read_text()
-    try:
-        card = json.loads(text)
-    except ValueError as exc:
-        raise ModelFileError(f"{path}: its edgerestore metadata is not valid JSON ({exc})") from exc
-    if not isinstance(card, dict) or "task" not in card:
-        raise ModelFileError(f"{path}: its edgerestore metadata has no task")
-    return card
+        try:
+            text = sidecar.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ModelFileError(f"{sidecar}: cannot read it ({exc})") from exc
+    return parse_card_text(text, str(path)).raw
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """The validated, typed card of an exported file (see :mod:`.model_card`)."""
+    path = Path(path)
+    return parse_card(read_metadata(path), str(path))
 
 
 def _embedded_onnx(path: Path) -> str | None:
@@ -84,6 +90,6 @@ def _embedded_tflite(path: Path) -> str | None:
             if buffer.Offset() > 1:  # large models keep buffers after the flatbuffer
                 return data[buffer.Offset() : buffer.Offset() + buffer.Size()].decode()
             return buffer.DataAsNumpy().tobytes().decode()
-    except (IndexError, ValueError, UnicodeDecodeError, AttributeError, struct.error) as exc:
+    except Exception as exc:  # flatbuffers reads arbitrary offsets of a damaged file
         raise ModelFileError(f"{path}: not a readable TFLite flatbuffer ({exc})") from exc
     return None

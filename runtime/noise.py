@@ -30,6 +30,11 @@ from edgerestore.errors import InputError
 
 Kind = Literal["gauss", "poisson", "pg", "impulse"]
 
+#: Largest Poisson lambda (photons at full scale; numpy's sampler stops near 1e19) and
+#: Gaussian sigma (0-255 units: beyond this the image is gone) a spec may ask for.
+MAX_LAMBDA = 1e9
+MAX_SIGMA = 1000.0
+
 
 def _check(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
@@ -50,8 +55,9 @@ def add_gaussian_noise(
 ) -> np.ndarray:
     """Add white Gaussian noise of standard deviation ``sigma`` (0-255 units by default)."""
     image = _check(image)
-    if not np.isfinite(sigma) or sigma < 0:
-        raise InputError(f"sigma must be a finite number >= 0, got {sigma}")
+    if not _real(sigma) or not 0 <= sigma <= (MAX_SIGMA if units == "255" else MAX_SIGMA / 255):
+        raise InputError(f"sigma must be a number in [0, {MAX_SIGMA:g}] (0-255 units), "
+                         f"got {sigma!r:.40}")
     s = sigma / 255.0 if units == "255" else sigma
     noisy = image + rng.normal(0.0, s, size=image.shape)
     return _finish(noisy, image.dtype, clip)
@@ -62,8 +68,8 @@ def add_poisson_noise(
 ) -> np.ndarray:
     """Poisson (shot) noise: ``Poisson(lam * x) / lam``; ``lam`` is photons at full scale."""
     image = _check(image)
-    if not np.isfinite(lam) or lam <= 0:
-        raise InputError(f"Poisson lambda must be > 0, got {lam}")
+    if not _real(lam) or not 0 < lam <= MAX_LAMBDA:
+        raise InputError(f"Poisson lambda must be in (0, {MAX_LAMBDA:g}], got {lam!r:.40}")
     if image.min(initial=0.0) < 0:
         raise InputError("Poisson noise needs a non-negative image")
     noisy = rng.poisson(lam * image.astype(np.float64)) / lam
@@ -89,10 +95,16 @@ def add_impulse_noise(
 ) -> np.ndarray:
     """Replace each pixel, with probability ``alpha``, by a uniform random colour."""
     image = _check(image)
-    if not 0.0 <= alpha <= 1.0:
+    if not _real(alpha) or not 0.0 <= alpha <= 1.0:
         raise InputError(f"impulse probability must be in [0, 1], got {alpha}")
     hit = rng.random((*image.shape[:-1], 1)) < alpha
     return np.where(hit, rng.random(image.shape), image).astype(image.dtype)
+
+
+def _real(value: object) -> bool:
+    """A finite real number (not a string, an array or a bool)."""
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool) and bool(np.isfinite(value)))
 
 
 def _finish(noisy: np.ndarray, dtype: np.dtype, clip: bool) -> np.ndarray:
@@ -149,8 +161,11 @@ class NoiseSpec:
         high = float(match.group(2)) if match.group(2) else low
         if high < low:
             raise InputError(f"bad noise range in {text!r}: {low} > {high}")
-        if kind in ("poisson", "pg") and low <= 0:
-            raise InputError(f"bad noise {text!r}: lambda must be > 0")
+        if kind in ("poisson", "pg") and not 0 < low <= high <= MAX_LAMBDA:
+            raise InputError(f"bad noise {text!r}: lambda must be in (0, {MAX_LAMBDA:g}]")
+        if max(high if kind == "gauss" else 0.0, read_sigma) > MAX_SIGMA:
+            raise InputError(f"bad noise {text!r}: sigma must be at most {MAX_SIGMA:g} "
+                             "(0-255 units)")
         if kind == "impulse" and high > 1:
             raise InputError(f"bad noise {text!r}: impulse probability must be <= 1")
         return cls(kind, low, high, read_sigma)  # type: ignore[arg-type]

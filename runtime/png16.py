@@ -1,9 +1,13 @@
-"""Minimal 16-bit colour PNG codec.
+"""16-bit colour PNG: header checks here, decoding by libpng (through ``imagecodecs``).
 
 Pillow reads and writes 16-bit *grey* PNGs, but silently decodes 16-bit RGB/RGBA
-PNGs to 8 bits and cannot write them at all. This module fills exactly that gap:
-it decodes non-interlaced 16-bit truecolour(+alpha) PNGs and encodes 16-bit
-RGB/RGBA arrays. Everything else goes through Pillow.
+PNGs to 8 bits and cannot write them at all. Decoding those is left to libpng, a
+maintained decoder, through the optional ``imagecodecs`` package (extra ``png16``);
+this module only does what must happen *before* a decoder runs: read the declared
+size from the IHDR chunk (so the caller can apply its pixel budget) and refuse a
+file whose compressed image data is larger than any encoding of that size could be
+(a decompression bomb would otherwise make the decoder inflate all of it). Writing
+16-bit colour needs no extra: an unfiltered, zlib-compressed PNG is a few lines.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import zlib
 
 import numpy as np
 
-from edgerestore.errors import ImageError
+from edgerestore.errors import ImageError, require
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CHANNELS = {2: 3, 6: 4}  # colour type -> samples per pixel (truecolour, truecolour+alpha)
@@ -21,7 +25,7 @@ _CHANNELS = {2: 3, 6: 4}  # colour type -> samples per pixel (truecolour, trueco
 
 def read_header(data: bytes) -> tuple[int, int, int, int, int]:
     """Return (width, height, bit_depth, colour_type, interlace) from a PNG's IHDR."""
-    if data[:8] != PNG_SIGNATURE or data[12:16] != b"IHDR":
+    if data[:8] != PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 29:
         raise ImageError("not a PNG file")
     width, height, depth, ctype, _comp, _filt, interlace = struct.unpack(">IIBBBBB", data[16:29])
     return width, height, depth, ctype, interlace
@@ -31,77 +35,54 @@ def is_16bit_colour(data: bytes) -> bool:
     """True for the PNGs Pillow would truncate: 16-bit truecolour, with or without alpha."""
     try:
         _w, _h, depth, ctype, _i = read_header(data)
-    except (ImageError, struct.error):
+    except ImageError:
         return False
     return depth == 16 and ctype in _CHANNELS
 
 
+def max_idat_bytes(width: int, height: int, channels: int) -> int:
+    """Most compressed bytes a valid encoding of this size can need.
+
+    The filtered image is ``height * (1 + 2 * channels * width)`` bytes (Adam7
+    interlacing adds at most one filter byte per row of each of its 7 passes);
+    deflate's worst case is storing it, 5 bytes per 65535-byte block, plus the
+    6-byte zlib wrapper. Anything longer is padding meant to be inflated.
+    """
+    raw = height * (1 + 2 * channels * width) + 7 * (height + 7)
+    return raw + 5 * (raw // 65535 + 1) + 6
+
+
+def _idat_length(data: bytes, name: str) -> int:
+    """Total length of the IDAT chunks, walking chunk headers only (no inflating)."""
+    total, pos = 0, 8
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        if kind == b"IDAT":
+            total += length
+        elif kind == b"IEND":
+            return total
+        pos += 12 + length
+    raise ImageError(f"{name}: PNG is truncated (no IEND chunk)")
+
+
 def decode(data: bytes, name: str) -> np.ndarray:
-    """Decode a 16-bit RGB/RGBA PNG into a uint16 HxWxC array."""
-    width, height, _depth, ctype, interlace = read_header(data)
-    if interlace:
-        raise ImageError(f"{name}: interlaced 16-bit colour PNGs are not supported; "
-                         "re-save it without interlacing")
-    idat = bytearray()
-    pos = 8
-    try:
-        while pos < len(data):
-            (length,) = struct.unpack(">I", data[pos:pos + 4])
-            kind = data[pos + 4:pos + 8]
-            chunk = data[pos + 8:pos + 8 + length]
-            crc = data[pos + 8 + length:pos + 12 + length]
-            if len(chunk) != length or len(crc) != 4:
-                raise ImageError(f"{name}: PNG is truncated")
-            if struct.unpack(">I", crc)[0] != zlib.crc32(kind + chunk):
-                raise ImageError(f"{name}: PNG chunk {kind!r} is corrupt (CRC mismatch)")
-            if kind == b"IDAT":
-                idat += chunk
-            elif kind == b"IEND":
-                break
-            pos += 12 + length
-        raw = zlib.decompress(bytes(idat))
-    except (struct.error, zlib.error) as exc:
-        raise ImageError(f"{name}: PNG is corrupt or truncated ({exc})") from exc
+    """Decode a 16-bit RGB/RGBA PNG into a uint16 HxWxC array (libpng via imagecodecs)."""
+    width, height, _depth, ctype, _interlace = read_header(data)
     channels = _CHANNELS[ctype]
-    bpp = 2 * channels
-    stride = width * bpp
-    if len(raw) != height * (stride + 1):
-        raise ImageError(f"{name}: PNG is truncated (image data too short)")
-    rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, stride + 1)
-    out = np.empty((height, stride), dtype=np.uint8)
-    prev = np.zeros(stride, dtype=np.uint8)
-    for y in range(height):
-        out[y] = _unfilter(int(rows[y, 0]), rows[y, 1:], prev, bpp, name)
-        prev = out[y]
-    return out.view(">u2").reshape(height, width, channels).astype(np.uint16)
-
-
-def _unfilter(ftype: int, line: np.ndarray, prev: np.ndarray, bpp: int, name: str) -> np.ndarray:
-    """Undo one scanline's PNG filter (None, Sub, Up, Average, Paeth)."""
-    if ftype == 0:
-        return line
-    if ftype == 1:  # Sub: running sum modulo 256 along each byte lane
-        lanes = line.reshape(-1, bpp).astype(np.uint32)
-        return (np.cumsum(lanes, axis=0) % 256).astype(np.uint8).reshape(-1)
-    if ftype == 2:
-        return (line.astype(np.uint16) + prev).astype(np.uint8)
-    if ftype not in (3, 4):
-        raise ImageError(f"{name}: PNG uses an unknown filter type {ftype}")
-    # Average and Paeth depend on the reconstructed left pixel: one pixel at a time.
-    cur = line.reshape(-1, bpp).astype(np.int32)
-    up = prev.reshape(-1, bpp).astype(np.int32)
-    left = np.zeros(bpp, dtype=np.int32)
-    upleft = np.zeros(bpp, dtype=np.int32)
-    for x in range(cur.shape[0]):
-        if ftype == 3:
-            pred = (left + up[x]) // 2
-        else:
-            p = left + up[x] - upleft
-            pa, pb, pc = np.abs(p - left), np.abs(p - up[x]), np.abs(p - upleft)
-            pred = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, up[x], upleft))
-        cur[x] = (cur[x] + pred) % 256
-        left, upleft = cur[x], up[x]
-    return cur.astype(np.uint8).reshape(-1)
+    if _idat_length(data, name) > max_idat_bytes(width, height, channels):
+        raise ImageError(f"{name}: PNG holds more compressed data than {width}x{height} pixels "
+                         "can need (possible decompression bomb)")
+    codecs = require("imagecodecs", package="imagecodecs", extra="png16",
+                     purpose=f"{name}: reading a 16-bit colour PNG")
+    try:
+        pixels = codecs.png_decode(data)
+    except Exception as exc:  # libpng's errors arrive as several untyped exceptions
+        raise ImageError(f"{name}: PNG is corrupt or truncated ({exc})") from exc
+    if pixels.shape != (height, width, channels) or pixels.dtype != np.uint16:
+        raise ImageError(f"{name}: PNG decoded to {pixels.shape} {pixels.dtype}, not the "
+                         f"{height}x{width}x{channels} 16-bit image its header declares")
+    return pixels
 
 
 def encode(image: np.ndarray) -> bytes:

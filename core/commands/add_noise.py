@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgerestore import argtypes
 from edgerestore.commands.paths import check_output
 from edgerestore.console import log
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise", default="gauss:25",
                    help="gauss:SIGMA, gauss:LO-HI, poisson:LAMBDA, pg:LAMBDA,SIGMA, "
                         "impulse:ALPHA (default gauss:25)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=argtypes.seed, default=0)
     p.add_argument("--bit-depth", type=int, choices=(8, 16), default=8,
                    help="output bit depth (noise is clipped only when saving)")
     p.add_argument("--in-place", action="store_true", help="allow overwriting the input")

@@ -14,8 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from edgerestore import argtypes
 from edgerestore.console import log
-from edgerestore.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,14 +26,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", nargs="+", default=None, metavar="WxH",
                    help="input sizes, e.g. 256 512 1920x1080 (default: the file's fixed "
                         "tile, else 256)")
-    p.add_argument("--threads", type=int, nargs="+", default=[1], metavar="N",
+    p.add_argument("--threads", type=argtypes.threads, nargs="+", default=[1], metavar="N",
                    help="thread counts to time (default 1)")
-    p.add_argument("--runs", type=int, default=10, help="timed runs per variant (default 10)")
-    p.add_argument("--warmup", type=int, default=2,
+    p.add_argument("--runs", type=argtypes.int_range(1, 100000), default=10,
+                   help="timed runs per variant (default 10)")
+    p.add_argument("--warmup", type=argtypes.int_range(0, 100000), default=2,
                    help="untimed runs after the first run (default 2)")
-    p.add_argument("--max-tile", type=int, default=512,
+    p.add_argument("--max-tile", type=argtypes.int_range(64, 8192), default=512,
                    help="largest tile side for dynamic-shape files (as in `denoise`)")
-    p.add_argument("--macs-per-pixel", type=float,
+    p.add_argument("--macs-per-pixel", type=argtypes.float_range(0.0, 1e12, low_open=True),
                    help="model MACs per pixel, for GMAC/s (default: from the file's card, "
                         "if it records them)")
     p.add_argument("--json", type=Path, help="write the results here")
@@ -41,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from edgerestore.runtime.atomic import atomic_write
+    from edgerestore.runtime.atomic import check_output as check_writable
     from edgerestore.runtime.bench import (
         file_variant,
         format_table,
@@ -50,10 +53,9 @@ def run(args: argparse.Namespace) -> int:
     )
     from edgerestore.runtime.model_metadata import read_metadata
 
-    if any(t < 1 for t in args.threads):
-        raise InputError(f"--threads must be >= 1, got {args.threads}")
-    if args.max_tile < 64:
-        raise InputError(f"--max-tile must be at least 64, got {args.max_tile}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(args.json, reads=args.models)
     variants = []
     for path in args.models:
         card = read_metadata(path)  # missing / non-model files fail here, before any worker
@@ -71,11 +73,10 @@ def run(args: argparse.Namespace) -> int:
     rows = measure(variants, args.runs, args.warmup, on_round=log.debug)
     print(format_table(rows))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         report = {"command": "edgerestore bench", "machine": machine_info(),
                   "settings": {"runs": args.runs, "warmup": args.warmup,
                                "threads": args.threads, "max_tile": args.max_tile},
                   "results": rows}
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        atomic_write(args.json, (json.dumps(report, indent=2) + "\n").encode())
         log.info("wrote %s", args.json)
     return 0

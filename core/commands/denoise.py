@@ -12,6 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
+from edgerestore import argtypes
 from edgerestore.commands.paths import read_input
 from edgerestore.console import log, progress
 from edgerestore.errors import InputError
@@ -25,10 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="output image")
     p.add_argument("--model", type=Path, required=True,
                    help="exported model (.onnx or .tflite from `edgerestore export`)")
-    p.add_argument("--sigma", type=float,
+    p.add_argument("--sigma", type=argtypes.positive_sigma_255,
                    help="Gaussian noise std, 0-255 (default: estimated from the image)")
-    p.add_argument("--threads", type=int, help="inference threads (default: all cores)")
-    p.add_argument("--max-tile", type=int, default=512,
+    p.add_argument("--threads", type=argtypes.threads,
+                   help="inference threads (default: all cores)")
+    p.add_argument("--max-tile", type=argtypes.int_range(64, 8192), default=512,
                    help="largest tile side for dynamic-shape models (bounds memory)")
     p.add_argument("--bit-depth", type=int, choices=(8, 16),
                    help="output bit depth (default: 16 for a 16-bit input written as .png)")
@@ -38,22 +40,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edgerestore.runtime.backends import SessionOptions
-    from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+    from edgerestore.runtime.exported_denoiser import NOISE_FREE_SIGMA, ExportedDenoiser
     from edgerestore.runtime.image_io import write_image
+    from edgerestore.runtime.model_metadata import sidecar_path
 
-    if args.max_tile < 64:
-        raise InputError(f"--max-tile must be at least 64, got {args.max_tile}")
-    image, info = read_input(args)
+    image, info = read_input(args, reads=[args.model, sidecar_path(args.model)])
     denoiser = ExportedDenoiser(args.model, SessionOptions(threads=args.threads),
                                 max_tile=args.max_tile)
     if image.shape[2] != denoiser.channels:
-        kind = "grey" if denoiser.channels == 1 else "colour"
-        raise InputError(f"{args.model.name} is a {kind} model; {args.input} has "
-                         f"{image.shape[2]} channel(s)")
+        raise InputError(f"{args.model.name} takes {denoiser.channels}-channel images; "
+                         f"{args.input} has {image.shape[2]} channel(s)")
     sigma = None if args.sigma is None else denoiser.resolve_sigma(image, args.sigma)
     if sigma is None and denoiser.task.startswith("denoise_"):
         sigma = denoiser.resolve_sigma(image, None)
-        log.info("estimated noise sigma %.2f/255 (MAD); pass --sigma to set it", sigma)
+        if sigma <= NOISE_FREE_SIGMA:
+            log.info("the image looks noise-free (estimated sigma below %.3g/255); denoising "
+                     "at that floor; pass --sigma to set it", sigma)
+        else:
+            log.info("estimated noise sigma %.2f/255 (MAD); pass --sigma to set it", sigma)
     start = time.perf_counter()
     total = denoiser.tile_count(*image.shape[:2])
     ticks = progress(range(total), desc="denoise", unit="tile", total=total)

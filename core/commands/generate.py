@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from edgerestore import argtypes
 from edgerestore.console import log
 
 
@@ -13,9 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__)
     p.add_argument("--model", type=Path, required=True,
                    help="exported generator (.onnx or .tflite, from edgerestore export)")
-    p.add_argument("-n", type=int, default=16, help="number of samples (default 16)")
+    p.add_argument("-n", type=argtypes.int_range(1), default=16,
+                   help="number of samples (default 16)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output grid image (.png)")
-    p.add_argument("--seed", type=int, default=0, help="latent seed (same seed, same grid)")
+    p.add_argument("--seed", type=argtypes.seed, default=0,
+                   help="latent seed (same seed, same grid)")
     p.set_defaults(func=run)
 
 

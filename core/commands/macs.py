@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from edgerestore import argtypes
 from edgerestore.errors import require
 
 
@@ -16,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("macs", help="MACs per pixel and parameters of models",
                        description=__doc__)
     p.add_argument("--model", type=Path, nargs="*", default=[], help="weights files to add")
-    p.add_argument("--size", type=int, nargs=2, default=(256, 256), metavar=("H", "W"),
+    p.add_argument("--size", type=argtypes.int_range(1, 16384), nargs=2, default=(256, 256),
+                   metavar=("H", "W"),
                    help="input size for the totals (default 256 256)")
     p.add_argument("--channels", type=int, choices=(1, 3), default=3)
     p.add_argument("--no-reference", action="store_true",

@@ -11,6 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
+from edgerestore import argtypes
 from edgerestore.errors import InputError, require
 
 
@@ -20,8 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--map", type=Path, required=True, help="MAP denoiser D (.safetensors)")
     p.add_argument("--dae", type=Path, required=True, help="its DAE prior R (.safetensors)")
     p.add_argument("--images", type=Path, required=True, help="folder of clean images")
-    p.add_argument("--limit", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=argtypes.int_range(1), default=4)
+    p.add_argument("--seed", type=argtypes.seed, default=0)
     p.add_argument("--card", action="store_true", help="record the result in D's card")
     p.set_defaults(func=run)
 

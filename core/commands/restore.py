@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edgerestore import argtypes
 from edgerestore.commands.paths import read_input
 from edgerestore.console import log, progress
 from edgerestore.errors import InputError
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Non-blind deblurring with a trained denoiser as the prior.")
     _common_args(d)
     d.add_argument("--kernel", required=True, help=KERNEL_HELP)
-    d.add_argument("--sigma", type=float,
+    d.add_argument("--sigma", type=argtypes.sigma_255,
                    help="noise std, 0-255 (default: estimated from the image, noise-blind)")
     d.add_argument("--method", choices=("admm", "hqs", "dmsp"), default="admm",
                    help="ADMM with the MAP denoiser (default), HQS, or the DMSP baseline")
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common_args(i)
     i.add_argument("--mask", type=Path, required=True,
                    help="mask image of the same size: white = known pixel, black = fill in")
-    i.add_argument("--sigma", type=float, default=2.55,
+    i.add_argument("--sigma", type=argtypes.sigma_255, default=2.55,
                    help="noise std of the known pixels, 0-255 (default 2.55)")
     i.add_argument("--method", choices=("admm", "hqs"), default="admm")
     i.set_defaults(func=run_inpaint)
@@ -66,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--scale", type=int, choices=(2, 3, 4), required=True)
     u.add_argument("--kernel", help=f"anti-aliasing {KERNEL_HELP} (default: Gaussian, "
                                     "std scale/2)")
-    u.add_argument("--sigma", type=float,
+    u.add_argument("--sigma", type=argtypes.sigma_255,
                    help="noise std, 0-255 (default: estimated from the image)")
     u.add_argument("--method", choices=("admm", "hqs"), default="admm")
     u.set_defaults(func=run_upscale)
@@ -77,15 +78,16 @@ def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="output image")
     p.add_argument("--denoiser", type=Path, required=True,
                    help=f"denoiser weights ({', '.join(DENOISER_SUFFIXES)})")
-    p.add_argument("--iters", type=int, help="solver iterations (default: the method's own)")
-    p.add_argument("--rho", type=float,
+    p.add_argument("--iters", type=argtypes.int_range(1, 100000),
+                   help="solver iterations (default: the method's own)")
+    p.add_argument("--rho", type=argtypes.float_range(0.0, 1e12, low_open=True),
                    help="ADMM penalty in [0,1] units (default 1/sigma_d^2, sigma_d from the card)")
     p.add_argument("--bit-depth", type=int, choices=(8, 16),
                    help="output bit depth (default: 16 for a 16-bit input written as .png, else 8)")
     p.add_argument("--in-place", action="store_true", help="allow overwriting the input")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="torch device for .safetensors denoisers")
-    p.add_argument("--threads", type=int,
+    p.add_argument("--threads", type=argtypes.threads,
                    help="inference threads for .onnx/.tflite denoisers (default: all cores)")
 
 
@@ -95,7 +97,7 @@ def run_deblur(args: argparse.Namespace) -> int:
     from edgerestore.runtime.pnp import deblur
 
     _check_options(args, dmsp=args.method == "dmsp")
-    image, info = read_input(args)
+    image, info = read_input(args, reads=_reads(args))
     kernel = validate_kernel(load_kernel(args.kernel), image.shape, name=f"kernel {args.kernel}")
     sigma_n = noise_sigma(args.sigma)
     den = load_denoiser(args.denoiser, args.device, args.threads)
@@ -119,7 +121,7 @@ def run_inpaint(args: argparse.Namespace) -> int:
     from edgerestore.runtime.pnp import inpaint
 
     _check_options(args)
-    image, info = read_input(args)
+    image, info = read_input(args, reads=_reads(args))
     mask = _read_mask(args.mask, image.shape)
     den = load_denoiser(args.denoiser, args.device, args.threads)
     with iteration_progress(args.method, args.iters) as tick:
@@ -135,7 +137,7 @@ def run_upscale(args: argparse.Namespace) -> int:
     from edgerestore.runtime.pnp import upscale
 
     _check_options(args)
-    image, info = read_input(args)
+    image, info = read_input(args, reads=_reads(args))
     kernel = load_kernel(args.kernel) if args.kernel else None
     sigma_n = noise_sigma(args.sigma)
     den = load_denoiser(args.denoiser, args.device, args.threads)
@@ -164,6 +166,18 @@ def iteration_progress(desc: str, total: int | None) -> Iterator[Callback]:
         yield tick
     finally:
         ticks.close()
+
+
+def _reads(args: argparse.Namespace) -> list[Path]:
+    """Every file the command reads besides its input; the output may replace none."""
+    from edgerestore.runtime.kernels import kernel_file
+    from edgerestore.runtime.model_metadata import sidecar_path
+
+    files = [args.denoiser, args.denoiser.with_suffix(".json"), sidecar_path(args.denoiser)]
+    files += [p for p in (getattr(args, "dae", None), getattr(args, "mask", None)) if p]
+    if getattr(args, "kernel", None):
+        files.append(kernel_file(args.kernel))
+    return files
 
 
 def _check_options(args: argparse.Namespace, *, dmsp: bool = False) -> None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from edgerestore.console import log, progress
+from edgerestore.errors import OutputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,12 +20,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from edgerestore.runtime.atomic import check_output as check_writable
     from edgerestore.runtime.image_io import write_image
     from edgerestore.runtime.samples import COLOR_SAMPLES, GRAY_SAMPLES, load_sample, sample_names
 
     names = args.names or (GRAY_SAMPLES if args.gray else COLOR_SAMPLES if args.color
                            else sample_names())
-    args.out.mkdir(parents=True, exist_ok=True)
+    if args.out.exists() and not args.out.is_dir():
+        raise OutputError(f"{args.out}: exists and is not a folder; -o names a folder")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{args.out}: cannot create the folder ({exc.strerror})") from exc
+    check_writable(args.out / f"{names[0]}.png")
     for name in progress(names, desc="samples", unit="img"):
         write_image(args.out / f"{name}.png", load_sample(name))
     log.info("wrote %d images to %s", len(names), args.out)

@@ -1,0 +1,169 @@
+"""The typed model card of an exported file, validated once, wherever it was read from.
+
+An exported ``.onnx`` / ``.tflite`` file carries a JSON card (see
+:mod:`edgerestore.runtime.model_metadata` for where it lives: ONNX metadata, TFLite
+metadata or a sidecar ``FILE.json``). All three copies are parsed by
+:func:`parse_card`, so a field of the wrong type (``"channels": "abc"``), an unknown
+layout, a card that is a JSON list or a size that would exhaust memory is refused
+with one :class:`~edgerestore.errors.ModelFileError` naming the file and the field,
+before any session or buffer is created. Fields the runtime does not use (provenance,
+tool versions) are kept untouched in :attr:`ModelCard.raw`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgerestore.errors import ModelFileError
+
+DENOISER_TASKS = ("denoise_posterior", "denoise_raw_prior", "map_denoiser", "dae")
+TASKS = (*DENOISER_TASKS, "generate")
+#: Layouts of image inputs; generators of vectors use ``NC``.
+LAYOUTS = {"denoiser": ("NCHW", "NHWC"), "generate": ("NCHW", "NC")}
+#: Largest tile / output side and latent size a card may declare (bounds allocations).
+MAX_SIDE = 16384
+MAX_LATENT = 65536
+MAX_SIGMA = 255.0
+
+
+@dataclass(frozen=True)
+class NoiseCard:
+    """The training noise: model name, fixed sigma (0-255) and level range, if recorded."""
+
+    model: str | None = None
+    training_sigma: float | None = None
+    level_range: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """The fields the runtime configures itself from; ``raw`` is the whole card."""
+
+    task: str
+    inputs: tuple[str, ...]
+    layout: str
+    channels: int | None = None
+    out_channels: int | None = None
+    tile: tuple[int, int] | None = None
+    square_multiple: bool = False
+    receptive_field: int | None = None
+    noise: NoiseCard = field(default_factory=NoiseCard)
+    latent_dim: int | None = None
+    output_shape: tuple[int, ...] | None = None
+    batch: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_denoiser(self) -> bool:
+        return self.task in DENOISER_TASKS
+
+
+class _Fields:
+    """Typed access to one card's fields; every failure names the file and the field."""
+
+    def __init__(self, data: dict[str, Any], source: str) -> None:
+        self.data = data
+        self.source = source
+
+    def fail(self, key: str, want: str) -> ModelFileError:
+        return ModelFileError(f"{self.source}: model card field {key!r} must be {want}, "
+                              f"got {self.data.get(key)!r:.60}")
+
+    def integer(self, key: str, low: int, high: int, *, required: bool = False,
+                value: Any = None, name: str | None = None) -> int | None:
+        value = self.data.get(key) if value is None else value
+        if value is None and not required:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(name or key, f"an integer in {low}..{high}")
+        return value
+
+    def number(self, key: str, value: Any, low: float, high: float) -> float | None:
+        if value is None:
+            return None
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value) or not low <= value <= high):
+            raise self.fail(key, f"a number in [{low:g}, {high:g}]")
+        return float(value)
+
+    def int_list(self, key: str, length: tuple[int, ...], high: int) -> tuple[int, ...] | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) not in length:
+            raise self.fail(key, f"a list of {' or '.join(map(str, length))} integers")
+        return tuple(self.integer(key, 1, high, required=True, value=v) for v in value)
+
+
+def parse_card(data: Any, source: str) -> ModelCard:
+    """Validate a decoded card (a dict) and return its typed form."""
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{source}: its edgerestore metadata is a JSON "
+                             f"{type(data).__name__}, not an object")
+    f = _Fields(data, source)
+    task = data.get("task")
+    if task not in TASKS:
+        raise f.fail("task", f"one of {', '.join(TASKS)}")
+    inputs = data.get("inputs")
+    if (not isinstance(inputs, list) or not 1 <= len(inputs) <= 4
+            or not all(isinstance(i, str) and i for i in inputs)):
+        raise f.fail("inputs", "a list of 1 to 4 input names")
+    kind = "generate" if task == "generate" else "denoiser"
+    layout = data.get("layout", "NCHW")
+    if layout not in LAYOUTS[kind]:
+        raise f.fail("layout", " or ".join(LAYOUTS[kind]))
+    square = data.get("square_multiple") or False
+    if not isinstance(square, bool):
+        raise f.fail("square_multiple", "true or false")
+    if kind == "generate":
+        return ModelCard(
+            task, tuple(inputs), layout,
+            latent_dim=f.integer("latent_dim", 1, MAX_LATENT, required=True),
+            output_shape=f.int_list("output_shape", (1, 2, 3), MAX_SIDE)
+            or _missing(f, "output_shape"),
+            batch=f.integer("batch", 1, 4096), raw=data)
+    return ModelCard(
+        task, tuple(inputs), layout,
+        channels=f.integer("channels", 1, 4),
+        out_channels=f.integer("out_channels", 1, 64),
+        tile=f.int_list("tile", (2,), MAX_SIDE),  # type: ignore[arg-type]
+        square_multiple=square,
+        receptive_field=f.integer("receptive_field", 1, MAX_SIDE),
+        noise=_noise(f), raw=data)
+
+
+def _missing(f: _Fields, key: str) -> tuple[int, ...]:
+    raise f.fail(key, "present")
+
+
+def _noise(f: _Fields) -> NoiseCard:
+    noise = f.data.get("noise")
+    if noise is None:
+        return NoiseCard()
+    if not isinstance(noise, dict):
+        raise f.fail("noise", "an object")
+    sub = _Fields(noise, f.source)
+    model = noise.get("model")
+    if model is not None and not isinstance(model, str):
+        raise sub.fail("model", "a noise model name")
+    sigma = sub.number("training_sigma", noise.get("training_sigma"), 1e-6, MAX_SIGMA)
+    levels = noise.get("level_range")
+    if levels is not None:
+        if not isinstance(levels, list) or len(levels) != 2:
+            raise sub.fail("level_range", "a list [low, high]")
+        low, high = (sub.number("level_range", v, 0.0, 1e9) for v in levels)
+        levels = (low, high)
+    return NoiseCard(model, sigma, levels)
+
+
+def parse_card_text(text: str | bytes, source: str) -> ModelCard:
+    """Decode a card's JSON text and validate it (see :func:`parse_card`)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{source}: its edgerestore metadata is not valid JSON "
+                             f"({exc})") from exc
+    return parse_card(data, source)
