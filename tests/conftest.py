@@ -17,3 +17,104 @@ def rgb(rng: np.random.Generator) -> np.ndarray:
     y, x = np.mgrid[0:37, 0:53] / 40.0
     base = np.stack([np.sin(3 * x) * 0.4 + 0.5, np.cos(2 * y) * 0.4 + 0.5, x * y * 0.4], -1)
     return np.clip(base + 0.05 * rng.standard_normal(base.shape), 0, 1).astype(np.float32)
+
+
+# Hypothesis: the fuzz tests (tests/test_fuzz_*.py) stay within CI's budget by default;
+# `pytest --hypothesis-profile=long` explores far more inputs locally.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # the dev extra installs it; without it the fuzz tests skip
+    pass
+else:
+    settings.register_profile(
+        "default", max_examples=25, deadline=None, derandomize=True, print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    settings.register_profile(
+        "long", max_examples=2000, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    settings.load_profile("default")
+
+
+def make_onnx_denoiser(path, *, channels: int = 3, task: str = "map_denoiser",
+                       output: str = "same", card: dict | None = None):
+    """A tiny exported denoiser (an ONNX graph with its card), built without torch.
+
+    ``output``: ``same`` returns the input (plus 0 x sigma for two-input tasks),
+    ``one_channel`` only its first channel, ``half`` every second row: graphs whose
+    output does not match their card. ``card`` overrides fields of the card.
+    """
+    import json
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    posterior = task.startswith("denoise_")
+    names = ["noisy", "sigma"] if posterior else ["image"]
+    x = helper.make_tensor_value_info(names[0], TensorProto.FLOAT, [1, channels, "h", "w"])
+    y = helper.make_tensor_value_info("out", TensorProto.FLOAT, None)
+    ints = {"s0": 0, "e1": 1, "big": 1 << 30, "ax1": 1, "ax2": 2, "st2": 2}
+    used = {"one_channel": ("s0", "e1", "ax1"), "half": ("s0", "big", "ax2", "st2")}
+    inits = [numpy_helper.from_array(np.array([ints[n]], np.int64), n)
+             for n in used.get(output, ())]
+    nodes = []
+    inputs = [x]
+    src = names[0]
+    if posterior:
+        inputs.append(helper.make_tensor_value_info("sigma", TensorProto.FLOAT, [1]))
+        inits.append(numpy_helper.from_array(np.zeros(1, np.float32), "zero"))
+        nodes += [helper.make_node("Mul", ["sigma", "zero"], ["s0f"]),
+                  helper.make_node("Add", [src, "s0f"], ["shifted"])]
+        src = "shifted"
+    if output == "one_channel":
+        nodes.append(helper.make_node("Slice", [src, "s0", "e1", "ax1"], ["out"]))
+    elif output == "half":
+        nodes.append(helper.make_node("Slice", [src, "s0", "big", "ax2", "st2"], ["out"]))
+    else:
+        nodes.append(helper.make_node("Identity", [src], ["out"]))
+    graph = helper.make_graph(nodes, "tiny", inputs, [y], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    full = {"task": task, "inputs": names, "layout": "NCHW", "channels": channels,
+            "tile": None, "receptive_field": 3,
+            "noise": {"model": "gauss", "training_sigma": 11.0}, **(card or {})}
+    helper.set_model_props(model, {"edgerestore": json.dumps(full)})
+    onnx.save(model, str(path))
+    return path
+
+
+def _mount_tmpfs(path, options: str) -> str | None:
+    """Mount a small tmpfs at ``path``; the reason it cannot be done, or None."""
+    import subprocess
+
+    path.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                          capture_output=True, text=True)
+    return None if proc.returncode == 0 else (proc.stderr.strip() or "mount failed")
+
+
+def _umount(path) -> None:
+    import subprocess
+
+    subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder nobody can write to, root included: a read-only tmpfs (skip if unmountable)."""
+    path = tmp_path / "ro"
+    reason = _mount_tmpfs(path, "size=1m,ro")
+    if reason:
+        pytest.skip(f"cannot mount a read-only tmpfs here ({reason})")
+    yield path
+    _umount(path)
+
+
+@pytest.fixture
+def full_disk_dir(tmp_path):
+    """A 256 KiB tmpfs, to run out of space on (skip where tmpfs cannot be mounted)."""
+    path = tmp_path / "small"
+    reason = _mount_tmpfs(path, "size=256k")
+    if reason:
+        pytest.skip(f"cannot mount a small tmpfs here ({reason})")
+    yield path
+    _umount(path)
