@@ -8,8 +8,11 @@ benchmark page's JSON fields and ``edgerestore bench``'s, the weights the demo e
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,15 @@ REPO = DEMO.parent
 
 def read(rel: str) -> str:
     return (DEMO / rel).read_text(encoding="utf-8")
+
+
+def check_apk():
+    """android_demo/scripts/check_apk.py as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("check_apk", DEMO / "scripts" / "check_apk.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["check_apk"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_files_exist_and_scripts_are_executable():
@@ -67,7 +79,12 @@ def test_manifest_and_activity_agree():
         assert header in read("scripts/serve.mjs"), f"serve.mjs lacks {header}"
     assert "shouldInterceptRequest" in source and 'assets.open("web"' in source
     ci = read("ci.sh")
-    assert f"package: name='{package}'" in ci and f"launchable-activity: name='{cls}'" in ci
+    assert f"--package {package}" in ci and f"--activity {cls}" in ci
+    # What a current phone needs of the manifest (check_apk.py verifies the built APK).
+    target = int(re.search(r'android:targetSdkVersion="(\d+)"', manifest).group(1))
+    assert target >= check_apk().TARGET_SDK_FLOOR
+    assert re.search(r'<activity[^>]*android:exported="true"', manifest)
+    assert "setOnApplyWindowInsetsListener" in source
 
 
 def test_no_host_names_in_the_build_scripts():
@@ -105,3 +122,65 @@ def test_package_lock_matches_package_json():
     assert root.get("devDependencies", {}) == pkg.get("devDependencies", {})
     for name, version in {**pkg["dependencies"], **pkg["devDependencies"]}.items():
         assert lock["packages"][f"node_modules/{name}"]["version"] == version
+
+
+XMLTREE = """N: android=http://schemas.android.com/apk/res/android
+  E: manifest (line=7)
+    A: package="org.example" (Raw: "org.example")
+    E: application (line=14)
+      E: activity (line=19)
+        A: android:name(0x01010003)=".Main" (Raw: ".Main")
+        A: android:exported(0x01010010)=(type 0x12)0xffffffff
+        E: intent-filter (line=24)
+          E: action (line=25)
+            A: android:name(0x01010003)="android.intent.action.MAIN" (Raw: "x")
+      E: service (line=30)
+        A: android:name(0x01010003)=".Sync" (Raw: ".Sync")
+        E: intent-filter (line=31)
+      E: receiver (line=40)
+        A: android:name(0x01010003)=".Boot" (Raw: ".Boot")
+        A: android:exported(0x01010010)=(type 0x12)0x0
+      E: activity (line=50)
+        A: android:name(0x01010003)=".Other" (Raw: ".Other")
+"""
+
+
+def test_check_apk_parses_manifest_components():
+    comps = {c.name: c for c in check_apk().parse_components(XMLTREE)}
+    assert set(comps) == {".Main", ".Sync", ".Boot", ".Other"}
+    assert comps[".Main"].exported is True and comps[".Main"].has_intent_filter
+    assert comps[".Sync"].exported is None and comps[".Sync"].has_intent_filter
+    assert comps[".Boot"].exported is False and not comps[".Boot"].has_intent_filter
+    assert comps[".Other"].exported is None and not comps[".Other"].has_intent_filter
+
+
+def test_check_apk_parses_badging_and_signature_schemes():
+    m = check_apk()
+    b = m.parse_badging("package: name='org.example' versionCode='1'\nsdkVersion:'23'\n"
+                        "targetSdkVersion:'34'\nlaunchable-activity: name='org.example.Main'  "
+                        "label=''\n")
+    assert (b.package, b.min_sdk, b.target_sdk, b.launchable) == (
+        "org.example", 23, 34, ["org.example.Main"])
+    schemes = m.parse_schemes("Verifies\nVerified using v1 scheme (JAR signing): true\n"
+                              "Verified using v2 scheme (APK Signature Scheme v2): true\n"
+                              "Verified using v3 scheme (APK Signature Scheme v3): false\n")
+    assert schemes == {1: True, 2: True, 3: False}
+
+
+def test_check_apk_finds_compressed_or_misaligned_resources(tmp_path):
+    m = check_apk()
+    good = tmp_path / "good.apk"
+    with zipfile.ZipFile(good, "w") as z:
+        z.writestr(zipfile.ZipInfo("resources.arsc"), b"x" * 100)  # 30 + 14 bytes: aligned
+    assert m.zip_problems(good) == []
+    bad = tmp_path / "bad.apk"
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("a", b"y")
+        z.writestr("resources.arsc", b"x" * 100, compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr("lib/arm64-v8a/libx.so", b"z" * 10)
+    problems = m.zip_problems(bad)
+    assert problems[0] == "resources.arsc is compressed"
+    assert problems[1].startswith("lib/arm64-v8a/libx.so is not 16384-byte aligned")
+    empty = tmp_path / "empty.apk"
+    zipfile.ZipFile(empty, "w").close()
+    assert m.zip_problems(empty) == ["resources.arsc missing"]

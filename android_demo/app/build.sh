@@ -11,6 +11,11 @@
 #     fetch_debian_toolchain.sh into build/toolchain/ (no system-wide install).
 # Both need javac/keytool (a JDK). A debug keystore is created once in build/.
 #
+# What a current phone requires of the APK (android_demo/ci.sh checks each one):
+# the manifest's targetSdkVersion (35), android:exported on the launcher Activity,
+# resources.arsc stored uncompressed and 4-byte aligned (-0 arsc, zipalign -p 4), and
+# v2 + v3 signatures (v1 as well, for Android 6, the minSdkVersion).
+#
 # usage: app/build.sh [--toolchain sdk|debian]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -59,8 +64,9 @@ javac -nowarn -Xlint:-options -source 8 -target 8 -bootclasspath "$ANDROID_JAR" 
 unaligned="$STAGE/unaligned.apk"
 if [[ "$toolchain" == sdk ]]; then
   "$D8" --min-api 23 --lib "$ANDROID_JAR" --output "$STAGE/dex" $(find "$STAGE/classes" -name '*.class')
+  "$AAPT2" compile --dir "$HERE/res" -o "$STAGE/res.zip"
   "$AAPT2" link -o "$unaligned" --manifest "$HERE/AndroidManifest.xml" -I "$ANDROID_JAR" \
-    -A "$STAGE/assets"
+    -A "$STAGE/assets" -R "$STAGE/res.zip" -0 arsc
   python3 - "$unaligned" "$STAGE/dex/classes.dex" <<'PY'
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1], "a", zipfile.ZIP_DEFLATED) as z:
@@ -69,8 +75,8 @@ PY
 else
   java -cp "$DX_JAR" com.android.dx.command.Main --dex --min-sdk-version=23 \
     --output="$STAGE/dex/classes.dex" "$STAGE/classes"
-  aapt package -f -M "$HERE/AndroidManifest.xml" -I "$ANDROID_JAR" -A "$STAGE/assets" \
-    -F "$unaligned"
+  aapt package -f -0 arsc -M "$HERE/AndroidManifest.xml" -S "$HERE/res" -I "$ANDROID_JAR" \
+    -A "$STAGE/assets" -F "$unaligned"
   (cd "$STAGE/dex" && aapt add "$unaligned" classes.dex >/dev/null)
 fi
 
@@ -83,7 +89,8 @@ if [[ ! -f "$KS" ]]; then
     -dname "CN=Android Debug,O=Android,C=US" >/dev/null 2>&1
 fi
 "$APKSIGNER" sign --ks "$KS" --ks-pass pass:android --key-pass pass:android \
-  --ks-key-alias androiddebugkey --out "$APK" "$STAGE/aligned.apk"
+  --ks-key-alias androiddebugkey --v1-signing-enabled true --v2-signing-enabled true \
+  --v3-signing-enabled true --v4-signing-enabled false --out "$APK" "$STAGE/aligned.apk"
 rm -f "$APK.idsig"
 "$APKSIGNER" verify "$APK"
 echo "build.sh: wrote $APK ($(stat -c %s "$APK") bytes)"

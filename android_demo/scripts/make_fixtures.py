@@ -1,10 +1,13 @@
 """Reference outputs of the Python side for the browser tests (build/fixtures/fixtures.json).
 
-For the same inputs the web app gets, this runs the exported ONNX files with
-onnxruntime (CPU) and the project's own plug-and-play solver
-(``edgerestore.runtime.pnp.admm`` with a ``CircularBlur`` problem), so the tests can
-require the browser's results to match the Python runtime's. Images come from
-scikit-image's bundled samples; arrays are stored as base64 float32, planar CHW.
+For the same inputs the web app gets, this runs the exported files with the Python
+runtime: every denoiser file of the manifest (ONNX fp32/int8 on onnxruntime, TFLite
+fp32/int8 on ai-edge-litert) through ``ExportedDenoiser``, which tiles as the page
+does, and the project's own plug-and-play solver (``edgerestore.runtime.pnp.admm``
+with a ``CircularBlur`` problem), so the tests can require the browser's results to
+match the Python runtime's. Images come from scikit-image's bundled samples; arrays
+are stored as base64 float32, planar CHW. It also writes a 12-megapixel JPEG whose
+EXIF orientation (6: rotate 90 degrees clockwise) the page must apply.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import onnxruntime as rt
 from PIL import Image
 from skimage import data
 
+from edgerestore.runtime.backends import SessionOptions
 from edgerestore.runtime.blur import blur_circular
+from edgerestore.runtime.exported_denoiser import ExportedDenoiser
 from edgerestore.runtime.kernels import gaussian_kernel
 from edgerestore.runtime.metrics import psnr
 from edgerestore.runtime.pnp import CircularBlur, admm
@@ -28,6 +33,9 @@ DENOISE_SIGMA = 25.0 / 255.0
 DEBLUR_STD = 1.6
 DEBLUR_NOISE = 0.01
 DEBLUR_ITERS = 20
+#: The full-resolution photo: 4000x3000 stored, shown 3000x4000 (EXIF orientation 6).
+PHOTO_SIZE = (4000, 3000)
+EXIF_ORIENTATION = 0x0112
 
 
 def b64(chw: np.ndarray) -> str:
@@ -59,7 +67,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     listed = json.loads((args.models / "models.json").read_text())["models"]
-    manifest = {m["role"]: m for m in listed}
+    manifest = {m["role"]: m for m in listed if m["format"] == "onnx" and m["precision"] == "fp32"}
 
     # Denoising: a 128x128 crop of the astronaut at half size, Gaussian noise sigma 25.
     clean = resized(data.astronaut(), (256, 256))[16:144, 64:192]
@@ -70,6 +78,15 @@ def main() -> None:
     feeds = {bs["inputs"][0]: chw(noisy)[None],
              bs["inputs"][1]: np.array([DENOISE_SIGMA], np.float32)}
     denoised = np.transpose(sess.run([bs["output"]], feeds)[0][0], (1, 2, 0))
+    # Every denoiser file through the Python runtime, tiled as the page tiles it.
+    per_file = {}
+    for m in listed:
+        if m["role"] != "denoise":
+            continue
+        runtime = ExportedDenoiser(args.models / m["file"], SessionOptions(threads=1))
+        out = runtime.denoise(noisy, sigma=DENOISE_SIGMA * 255.0)
+        per_file[m["file"]] = {"reference": image_entry(out),
+                               "psnr_reference": psnr(clean, out, quantize=False)}
 
     # Deblurring: 64x64 of the cat, circular Gaussian blur std 1.6, noise 0.01, ADMM-MAP.
     sharp = resized(data.chelsea(), (150, 113))[24:88, 40:104]
@@ -93,6 +110,7 @@ def main() -> None:
             "reference": image_entry(denoised),
             "psnr_noisy": psnr(clean, noisy, quantize=False),
             "psnr_reference": psnr(clean, denoised, quantize=False),
+            "files": per_file,
         },
         "deblur": {
             "model": mp["file"], "kernel_std": DEBLUR_STD, "sigma_n": DEBLUR_NOISE,
@@ -108,9 +126,14 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "fixtures.json").write_text(json.dumps(fixtures))
+    photo = Image.fromarray(data.astronaut()).resize(PHOTO_SIZE, Image.LANCZOS)
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = 6
+    photo.save(args.out / "photo_12mp_exif6.jpg", quality=90, exif=exif)
     den, deb = fixtures["denoise"], fixtures["deblur"]
     print(f"make_fixtures: denoise {den['psnr_noisy']:.2f} -> {den['psnr_reference']:.2f} dB, "
-          f"deblur {deb['psnr_blurred']:.2f} -> {deb['psnr_reference']:.2f} dB")
+          f"deblur {deb['psnr_blurred']:.2f} -> {deb['psnr_reference']:.2f} dB; "
+          + ", ".join(f"{k}: {v['psnr_reference']:.2f} dB" for k, v in per_file.items()))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
 """Export the demo's models with ``edgerestore export`` and write the web manifest.
 
-Run by prepare_web.sh with the project's virtualenv. Re-exports from the shipped
-weights every time (a retrained ``map_rgb.safetensors`` is picked up as is), copies
-each fp32 .onnx and its .onnx.json sidecar into web/models/, writes
-web/models/models.json, and saves the sample photo web/samples/astronaut.png.
+Run by prepare_web.sh with the project's virtualenv. Exports from the shipped weights
+(a retrained ``map_rgb.safetensors`` is picked up as is; an export is reused only while
+its report records the current weights hash), copies every file the pages run and its
+.json card into web/models/, writes web/models/models.json (one entry per file), and
+saves the sample photo web/samples/astronaut.png.
+
+Files per model: ONNX fp32 (today's path, dynamic shape) and int8 for onnxruntime-web,
+TFLite int8 (the phone-speed path) and fp32 (LiteRT.js parity and WebGPU) at the fixed
+256x256 tile for LiteRT.js.
 """
 
 from __future__ import annotations
@@ -23,20 +28,36 @@ MODELS = [
 ]
 
 
-def export(venv: Path, name: str, work: Path) -> Path:
+#: TFLite tile (fixed input shape of the .tflite files).
+TILE = 256
+
+
+def files_of(name: str) -> list[str]:
+    return [f"{name}_fp32.onnx", f"{name}_int8.onnx",
+            f"{name}_int8_{TILE}x{TILE}.tflite", f"{name}_fp32_{TILE}x{TILE}.tflite"]
+
+
+def export(venv: Path, name: str, work: Path) -> list[Path]:
+    """The model's files, exported again unless ``work`` has them for these weights."""
     weights = REPO / "models" / "weights" / f"{name}.safetensors"
     out = work / name
-    if out.exists():
-        shutil.rmtree(out)
-    subprocess.run(
-        [str(venv / "bin" / "edgerestore"), "-q", "export", "--model", str(weights),
-         "--format", "onnx", "--precision", "fp32", "--out", str(out)],
-        check=True,
-    )
-    onnx = out / f"{name}_fp32.onnx"
-    if not onnx.is_file():
-        raise SystemExit(f"export did not write {onnx}")
-    return onnx
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    report = out / "report.json"
+    wanted = [out / f for f in files_of(name)]
+    if not (report.is_file() and json.loads(report.read_text()).get("weights_sha256") == sha
+            and all(p.is_file() for p in wanted)):
+        if out.exists():
+            shutil.rmtree(out)
+        subprocess.run(
+            [str(venv / "bin" / "edgerestore"), "-q", "export", "--model", str(weights),
+             "--format", "all", "--precision", "fp32", "int8", "--tile", str(TILE),
+             "--out", str(out)],
+            check=True,
+        )
+    for p in wanted:
+        if not p.is_file():
+            raise SystemExit(f"export did not write {p}")
+    return wanted
 
 
 def main() -> None:
@@ -48,36 +69,39 @@ def main() -> None:
 
     models_dir = args.web / "models"
     models_dir.mkdir(parents=True, exist_ok=True)
-    for old in models_dir.glob("*.onnx*"):
+    for old in [*models_dir.glob("*.onnx*"), *models_dir.glob("*.tflite*")]:
         old.unlink()
     manifest = []
+    targets = {}
     for name, role in MODELS:
-        onnx = export(args.venv, name, args.work)
-        card = json.loads(Path(f"{onnx}.json").read_text())
-        shutil.copy2(onnx, models_dir / onnx.name)
-        shutil.copy2(f"{onnx}.json", models_dir / f"{onnx.name}.json")
-        data = onnx.read_bytes()
-        manifest.append({
-            "id": name,
-            "role": role,
-            "file": onnx.name,
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "format": card["format"],
-            "precision": card["precision"],
-            "task": card["task"],
-            "inputs": card["inputs"],
-            "output": card["output"],
-            "layout": card["layout"],
-            "channels": card["channels"],
-            "value_range": card["value_range"],
-            "receptive_field": card["receptive_field"],
-            "training_sigma": card["noise"]["training_sigma"],
-            "level_input": card["noise"].get("level_input"),
-            "macs_per_pixel": card.get("macs_per_pixel"),
-        })
-        print(f"prepare_models: {onnx.name} {len(data)} bytes")
-    (models_dir / "models.json").write_text(json.dumps({"models": manifest}, indent=2) + "\n")
+        for path in export(args.venv, name, args.work):
+            targets = json.loads((path.parent / "report.json").read_text())["targets"]
+            card = json.loads(Path(f"{path}.json").read_text())
+            shutil.copy2(path, models_dir / path.name)
+            shutil.copy2(f"{path}.json", models_dir / f"{path.name}.json")
+            data = path.read_bytes()
+            manifest.append({
+                "id": name,
+                "role": role,
+                "file": path.name,
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "format": card["format"],
+                "precision": card["precision"],
+                "tile": card.get("tile"),
+                "task": card["task"],
+                "inputs": card["inputs"],
+                "output": card["output"],
+                "layout": card["layout"],
+                "channels": card["channels"],
+                "value_range": card["value_range"],
+                "receptive_field": card["receptive_field"],
+                "training_sigma": card["noise"]["training_sigma"],
+                "level_input": card["noise"].get("level_input"),
+                "macs_per_pixel": card.get("macs_per_pixel"),
+            })
+            print(f"prepare_models: {path.name} {len(data)} bytes")
+    (models_dir / "models.json").write_text(json.dumps({"models": manifest, "export_targets": targets}, indent=2) + "\n")
 
     from PIL import Image
     from skimage import data

@@ -24,8 +24,11 @@ const ONLY = opt("only", null);
 const WEBGPU = !argv.includes("--no-webgpu");
 const SHOTS = opt("screenshots", null);
 const RESULTS = opt("results", null);
-const TOTAL_TIMEOUT = Number(opt("timeout", "480")) * 1000;
+const TOTAL_TIMEOUT = Number(opt("timeout", "1500")) * 1000;
 const PARITY_DB = 45;
+// The phone-like fastest path: LiteRT.js int8 on XNNPACK WASM, one thread (a WebView has
+// no WASM threads); the 12-megapixel test restores with it.
+const PHOTO_ENGINE = "tflite-int8@wasm@1";
 
 const offHost = [];
 const consoleErrors = [];
@@ -35,6 +38,12 @@ function decode(entry) {
   const buf = Buffer.from(entry.data, "base64");
   const arr = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   return { c: entry.c, h: entry.h, w: entry.w, data: Array.from(arr) };
+}
+
+/** Width and height from a PNG's IHDR chunk. */
+function pngSize(buf) {
+  assert(buf.subarray(1, 4).toString() === "PNG", "not a PNG");
+  return { w: buf.readUInt32BE(16), h: buf.readUInt32BE(20) };
 }
 
 function decodeKernel(k) {
@@ -60,11 +69,11 @@ async function openPage(browser, url) {
 
 // ---------------------------------------------------------------------- in-page checks
 
-async function denoiseParity(page, fx, ep, threads, tile) {
-  return page.evaluate(async ({ fx, ep, threads, tile }) => {
+async function denoiseParity(page, fx, ep, threads, tile, file = fx.model) {
+  return page.evaluate(async ({ fx, ep, threads, tile, file }) => {
     const R = await import("/js/restore.js");
     const M = await import("/js/models.js");
-    const entry = (await M.loadManifest()).find((m) => m.file === fx.model);
+    const entry = (await M.loadManifest()).find((m) => m.file === file);
     const model = await M.loadModel(entry, ep, threads);
     const noisy = R.makeImage(3, fx.noisy.h, fx.noisy.w, Float32Array.from(fx.noisy.data));
     const t0 = performance.now();
@@ -72,13 +81,15 @@ async function denoiseParity(page, fx, ep, threads, tile) {
     const ms = performance.now() - t0;
     return {
       isolated: crossOriginIsolated,
-      threads: M.ort.env.wasm.numThreads,
+      threads: model.threads,
+      runtime: model.runtime,
       ms,
       psnr_noisy: R.psnr(noisy, fx.clean.data),
       psnr_out: R.psnr(out, fx.clean.data),
-      psnr_vs_python: R.psnr(out, fx.reference.data),
+      psnr_vs_python: R.psnr(out, fx.files[file].reference),
+      psnr_python: fx.files[file].psnr_reference,
     };
-  }, { fx, ep, threads, tile });
+  }, { fx, ep, threads, tile, file });
 }
 
 function checkDenoise(r, fx, label) {
@@ -93,7 +104,13 @@ function checkDenoise(r, fx, label) {
 function defineTests(ctx) {
   const fx = ctx.fixtures;
   const den = { ...fx.denoise, noisy: decode(fx.denoise.noisy), clean: decode(fx.denoise.clean),
-                reference: decode(fx.denoise.reference) };
+                reference: decode(fx.denoise.reference),
+                files: Object.fromEntries(Object.entries(fx.denoise.files).map(
+                  ([f, v]) => [f, { reference: decode(v.reference).data, psnr_reference: v.psnr_reference }])) };
+  const denoiseFiles = Object.keys(den.files);
+  const fileOf = (format, precision) => denoiseFiles.find((f) => f.endsWith(
+    format === "onnx" ? `_${precision}.onnx` : `_${precision}_256x256.tflite`));
+  const INT8_BAR = ctx.manifest.export_targets.int8_max_denoise_psnr_loss;
   const deb = { ...fx.deblur, blurred: decode(fx.deblur.blurred), sharp: decode(fx.deblur.sharp),
                 blurred_clean: decode(fx.deblur.blurred_clean), reference: decode(fx.deblur.reference),
                 kernel: decodeKernel(fx.deblur.kernel) };
@@ -232,13 +249,69 @@ function defineTests(ctx) {
     return `x-step ${r.err.toExponential(1)}, blur ${r.berr.toExponential(1)}`;
   });
 
-  test("denoise, WASM 1 thread, 48 px tiles: PSNR gain > 5 dB and >= 45 dB vs Python", ["apk"], async () => {
+  test("denoise, WASM 1 thread, 80 px tiles cross-faded as runtime/tiling.py: PSNR gain > 5 dB and >= 45 dB vs Python", ["apk"], async () => {
     const page = await openPage(ctx.cpu, url("index.html?threads=1"));
-    const r = await denoiseParity(page, den, "wasm", 1, 48);
+    const r = await denoiseParity(page, den, "wasm", 1, 80);
     await page.close();
     assert(r.threads === 1, `numThreads ${r.threads}`);
     return checkDenoise(r, den, "denoise_wasm_1thread");
   });
+
+  test("tiling: the page's plan and weights equal runtime/tiling.py's (models/tiling.json cases)", [], async () => {
+    const page = await openPage(ctx.cpu, url("index.html"));
+    const r = await page.evaluate(async () => {
+      const T = await import("/js/tiling.js");
+      const M = await import("/js/models.js");
+      const rule = await M.loadTilingRule();
+      const bad = [];
+      for (const c of rule.cases) {
+        const starts = T.tileStarts(c.length, Math.min(c.tile, c.length), c.halo, c.blend);
+        if (starts.join() !== c.starts.join()) bad.push(`starts ${c.length}/${c.tile}`);
+        for (const [k, want] of Object.entries(c.ramps)) {
+          const got = T.tileRamp(Math.min(c.tile, c.length), k[0] === "1", k[1] === "1", c.halo, c.blend);
+          if (got.some((v, i) => v !== want[i])) bad.push(`ramp ${k} ${c.length}/${c.tile}`);
+        }
+      }
+      // An exact "model" (identity) through the stream, with blending and padding, is exact.
+      const u = (await import("/js/restore.js")).rng(5);
+      let worst = 0;
+      for (const [h, w, tile, fixed] of [[300, 517, 64, false], [100, 40, 256, true], [700, 260, 256, true]]) {
+        const img = { c: 3, h, w, data: Float32Array.from({ length: 3 * h * w }, () => u()) };
+        const out = await T.runTiledImage(img, async (p) => p, { tile: [tile, tile], halo: 17, blend: rule.default_blend, fixed });
+        for (let i = 0; i < out.data.length; i++) worst = Math.max(worst, Math.abs(out.data[i] - img.data[i]));
+      }
+      return { cases: rule.cases.length, blend: rule.default_blend, bad, worst };
+    });
+    await page.close();
+    assert(r.bad.length === 0, `differs from Python: ${r.bad.join(", ")}`);
+    assert(r.worst < 1e-6, `identity through tiles: max error ${r.worst}`);
+    return `${r.cases} cases equal (blend ${r.blend}); identity through blended/padded tiles: ${r.worst.toExponential(1)}`;
+  });
+
+  test("LiteRT.js fp32 (XNNPACK WASM, 1 thread, fixed 256 tiles, reflect-padded): >= 45 dB vs Python", [], async () => {
+    const page = await openPage(ctx.cpu, url("index.html"));
+    const file = fileOf("tflite", "fp32");
+    const r = await denoiseParity(page, den, "wasm", 1, null, file);
+    await page.close();
+    assert(r.runtime === "litert", `runtime ${r.runtime}`);
+    return checkDenoise(r, den, "denoise_litert_fp32_wasm1");
+  });
+
+  for (const [format, label] of [["tflite", "LiteRT.js int8 (XNNPACK WASM, 1 thread)"], ["onnx", "onnxruntime-web int8 (WASM, 1 thread)"]]) {
+    test(`${label}: loses <= the export's int8 bar of denoising PSNR against Python fp32`, ["apk"], async () => {
+      const page = await openPage(ctx.cpu, url("index.html"));
+      const file = fileOf(format, "int8");
+      const r = await denoiseParity(page, den, "wasm", 1, null, file);
+      await page.close();
+      const loss = den.psnr_reference - r.psnr_out;
+      measured[`denoise_${format}_int8_wasm1`] = { ...r, psnr_loss_vs_python_fp32: loss, bar: INT8_BAR };
+      assert(loss <= INT8_BAR, `${file}: ${r.psnr_out.toFixed(3)} dB vs Python fp32 ${den.psnr_reference.toFixed(3)} dB: loses ${loss.toFixed(3)} > ${INT8_BAR}`);
+      assert(r.psnr_vs_python >= 35, `${file}: ${r.psnr_vs_python.toFixed(1)} dB vs Python running the same file`);
+      return `${file}: PSNR ${r.psnr_noisy.toFixed(2)} -> ${r.psnr_out.toFixed(3)} dB (Python fp32 ${den.psnr_reference.toFixed(3)}, `
+        + `same file in Python ${r.psnr_python.toFixed(3)}): loss ${loss.toFixed(3)} dB <= ${INT8_BAR}; `
+        + `${r.psnr_vs_python.toFixed(1)} dB vs Python's output of the file; ${r.ms.toFixed(0)} ms`;
+    });
+  }
 
   test("denoise, WASM multi-threaded (cross-origin isolated): same result", ["apk"], async () => {
     const page = await openPage(ctx.cpu, url("index.html"));
@@ -272,8 +345,8 @@ function defineTests(ctx) {
     return `PSNR ${r.psnr_blurred.toFixed(2)} -> ${r.psnr_out.toFixed(2)} dB (Python ${deb.psnr_reference.toFixed(2)}), vs Python ${r.psnr_vs_python.toFixed(1)} dB, ${r.ms.toFixed(0)} ms`;
   });
 
-  test("restore page end to end: sample photo + noise 25 + Run denoise raises PSNR", ["apk"], async () => {
-    const page = await openPage(ctx.cpu, url("index.html"));
+  test("restore page end to end: sample photo + noise 25 + Run denoise (LiteRT int8) raises PSNR", ["apk"], async () => {
+    const page = await openPage(ctx.cpu, url("index.html?engine=tflite-int8@wasm@1"));
     await page.waitForFunction(() => document.body.dataset.state === "loaded");
     await page.click("#sample");
     await page.waitForFunction(() => document.body.dataset.state === "ready");
@@ -294,7 +367,7 @@ function defineTests(ctx) {
   });
 
   test("restore page end to end: blur 1.6 + Run deblur (10 ADMM iterations) raises PSNR", [], async () => {
-    const page = await openPage(ctx.cpu, url("index.html"));
+    const page = await openPage(ctx.cpu, url("index.html?engine=onnx-fp32@wasm@1"));
     await page.waitForFunction(() => document.body.dataset.state === "loaded");
     await page.selectOption("#maxside", "128");
     await page.selectOption("#degrade", "blur");
@@ -310,6 +383,77 @@ function defineTests(ctx) {
     measured.ui_deblur = r.last;
     assert(r.last.psnr_out > r.last.psnr_in + 1, `PSNR ${r.last.psnr_in} -> ${r.last.psnr_out}`);
     return `128x128: PSNR ${r.last.psnr_in.toFixed(2)} -> ${r.last.psnr_out.toFixed(2)} dB in ${r.last.ms.toFixed(0)} ms`;
+  });
+
+  test("restore page, engine auto: first Run measures the engines and remembers the fastest", [], async () => {
+    const page = await openPage(ctx.cpu, url("index.html"));
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.state === "loaded");
+    await page.click("#sample");
+    await page.waitForFunction(() => document.body.dataset.state === "ready");
+    const t0 = Date.now();
+    await page.click("#run");
+    await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state), null, { timeout: 300000 });
+    const first = await page.evaluate(() => ({ last: window.demo.last, status: document.getElementById("status").textContent,
+      stored: JSON.parse(localStorage.getItem("edgerestore.calibration.v1") ?? "{}") }));
+    const seconds = (Date.now() - t0) / 1000;
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.state === "loaded");
+    await page.click("#sample");
+    await page.waitForFunction(() => document.body.dataset.state === "ready");
+    await page.click("#run");
+    await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state), null, { timeout: 120000 });
+    const second = await page.evaluate(() => window.demo.last);
+    await page.close();
+    assert(first.last, `first run: ${first.status}`);
+    const cal = first.stored.denoise;
+    assert(cal && cal.results.length >= 4, `calibration results ${JSON.stringify(cal)}`);
+    const fastest = cal.results.reduce((a, b) => (a.median_ms <= b.median_ms ? a : b));
+    assert(first.last.engine === fastest.key && first.last.engine_how.startsWith("measured"), `first ${first.last.engine} (${first.last.engine_how}), fastest ${fastest.key}`);
+    assert(second.engine === fastest.key && second.engine_how.startsWith("remembered"), `second ${second.engine} (${second.engine_how})`);
+    measured.calibration = { seconds, results: cal.results.map(({ key, median_ms }) => ({ key, median_ms })) };
+    return `picked ${fastest.key} of ${cal.results.length} (${cal.results.map((r) => `${r.key} ${r.median_ms.toFixed(0)} ms`).join(", ")}); `
+      + `first Run incl. calibration ${seconds.toFixed(0)} s; reload: ${second.engine_how}`;
+  });
+
+  test("12-megapixel JPEG (EXIF orientation 6): cancel, then full-resolution denoise and save", [], async () => {
+    const page = await openPage(ctx.cpu, url(`index.html?engine=${PHOTO_ENGINE}`));
+    await page.waitForFunction(() => document.body.dataset.state === "loaded");
+    const tLoad = Date.now();
+    await page.setInputFiles("#file", ctx.photo);
+    await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120000 });
+    const loadS = (Date.now() - tLoad) / 1000;
+    const dims = await page.evaluate(() => ({ w: window.demo.photo.w, h: window.demo.photo.h }));
+    // Cancel after a few tiles: the page stops and can run again.
+    await page.click("#run");
+    await page.waitForFunction(() => document.getElementById("progress").value > 0.01, null, { timeout: 300000 });
+    await page.click("#cancel");
+    await page.waitForFunction(() => ["cancelled", "done", "error"].includes(document.body.dataset.state), null, { timeout: 60000 });
+    const cancelled = await page.evaluate(() => document.body.dataset.state);
+    const t0 = Date.now();
+    await page.click("#run");
+    let eta = "";
+    await page.waitForFunction(() => document.getElementById("progress").value > 0.3, null, { timeout: 900000 });
+    eta = await page.textContent("#eta");
+    await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state), null, { timeout: 1200000, polling: 1000 });
+    const seconds = (Date.now() - t0) / 1000;
+    const r = await page.evaluate(() => ({ state: document.body.dataset.state, last: window.demo.last,
+                                           status: document.getElementById("status").textContent }));
+    assert(r.state === "done", `state ${r.state}: ${r.status}`);
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 120000 }), page.click("#save")]);
+    const png = readFileSync(await download.path());
+    await page.close();
+    const size = pngSize(png);
+    assert(cancelled === "cancelled", `after Cancel the page is ${cancelled}`);
+    assert(dims.w === 3000 && dims.h === 4000, `photo decoded as ${dims.w}x${dims.h}, want 3000x4000 (EXIF rotation)`);
+    assert(size.w === 3000 && size.h === 4000, `saved PNG ${size.w}x${size.h}`);
+    assert(r.last.psnr_out > r.last.psnr_in + 5, `PSNR ${r.last.psnr_in} -> ${r.last.psnr_out}`);
+    assert(/s left/.test(eta), `no time left shown: ${eta}`);
+    measured.photo_12mp = { ...r.last, wall_s: seconds, decode_s: loadS, png_bytes: png.length, eta_sample: eta };
+    return `3000x4000 (EXIF-rotated from 4000x3000) with ${r.last.engine_label}: ${r.last.tiles} tiles in ${seconds.toFixed(0)} s `
+      + `(inference ${(r.last.inference_ms / 1000).toFixed(0)} s), PSNR ${r.last.psnr_in.toFixed(2)} -> ${r.last.psnr_out.toFixed(2)} dB; `
+      + `decode + noise ${loadS.toFixed(0)} s; saved PNG ${size.w}x${size.h} (${(png.length / 1e6).toFixed(1)} MB); progress said "${eta}"`;
   });
 
   // edgerestore.runtime.bench.FIELDS, in that order, then the browser's extras.
@@ -332,16 +476,18 @@ function defineTests(ctx) {
       assert(Object.keys(r).slice(0, FIELDS.length).join() === FIELDS.join(), `fields ${Object.keys(r)}`);
       assert(r.runs === runs && r.p10_ms <= r.median_ms && r.median_ms <= r.p90_ms && r.median_ms > 0,
              `inconsistent record ${JSON.stringify(r)}`);
-      assert(r.input === `${size}x${size}` && r.input_shape.join() === `1,3,${size},${size}`, `input ${r.input}`);
-      assert(r.file_size_bytes > 100000 && r.format === "onnx", `file_size_bytes ${r.file_size_bytes}`);
+      const n = r.format === "tflite" ? 256 : size; // .tflite files run at their tile
+      assert(r.input === `${n}x${n}` && r.input_shape.join() === `1,3,${n},${n}`, `input ${r.input}`);
+      assert(r.file_size_bytes > 100000 && r.file === r.file.trim(), `file_size_bytes ${r.file_size_bytes}`);
     }
     const threads = rep.results.filter((r) => r.backend === "wasm").map((r) => r.threads);
     if (backends.includes("wasmN")) assert(threads.includes(2), `threads ${threads}`);
     measured[label] = rep;
     return rep.results.map((r) => `${r.model}/${r.backend}${r.threads ? "x" + r.threads : ""} ${r.median_ms.toFixed(1)} ms`).join(", ");
   };
-  test("benchmark page: WASM 1 and N threads, JSON with the documented fields", [],
-       benchTest("bench_wasm", "cpu", ["wasm1", "wasmN"], 128, 5, true));
+  test("benchmark page: WASM 1 and N threads, ONNX fp32 and LiteRT int8, JSON with the documented fields", [],
+       benchTest("bench_wasm", "cpu", ["wasm1", "wasmN"], 128, 3, true,
+                 [fileOf("onnx", "fp32"), fileOf("tflite", "int8")]));
 
   if (WEBGPU) {
     test("WebGPU (SwiftShader): denoise >= 45 dB vs Python and a PSNR gain", ["apk", "gpu"], async () => {
@@ -351,7 +497,7 @@ function defineTests(ctx) {
       return checkDenoise(r, den, "denoise_webgpu");
     });
     test("benchmark page: WebGPU record (blind-spot model, 32x32)", ["gpu"],
-         benchTest("bench_webgpu", "gpuCtx", ["webgpu"], 32, 3, false, ["blindspot_eff_gauss25_rgb"]));
+         benchTest("bench_webgpu", "gpuCtx", ["webgpu"], 32, 3, false, [fileOf("onnx", "fp32")]));
   }
 
   test("no request left 127.0.0.1", ["apk"], async () => {
@@ -367,7 +513,9 @@ async function main() {
   const started = Date.now();
   const fixtures = JSON.parse(readFileSync(FIXTURES, "utf8"));
   const server = await startServer({ root: ROOT, host: "127.0.0.1", port: 0 });
-  const ctx = { fixtures, server, apk: ONLY === "apk", cpu: await launch(false), gpuBrowser: null };
+  const manifest = JSON.parse(readFileSync(join(ROOT, "models", "models.json"), "utf8"));
+  const ctx = { fixtures, manifest, server, apk: ONLY === "apk", cpu: await launch(false), gpuBrowser: null,
+                photo: join(dirname(FIXTURES), "photo_12mp_exif6.jpg") };
   ctx.gpu = () => ctx.gpuBrowser;
   if (SHOTS) mkdirSync(SHOTS, { recursive: true });
   let passed = 0, failed = 0;

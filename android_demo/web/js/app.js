@@ -1,12 +1,19 @@
-// The restore page: pick/capture a photo, optionally degrade it, run the exported
-// models with onnxruntime-web, and compare before/after with a slider.
+// The restore page: pick/capture a photo (any size, EXIF orientation applied), optionally
+// degrade it, restore it with the engine measured fastest on this device (or the one
+// chosen), tile by tile at full resolution with a progress bar, time left and cancel,
+// compare before/after with a slider, and save the full-resolution result.
 import * as R from "./restore.js";
-import { backendFromUrl, loadManifest, loadModel, ort, runModelTiled } from "./models.js";
+import { loadManifest, loadModel, runModelStream, runModelTiled } from "./models.js";
+import { imageSource, rgbaSource } from "./tiling.js";
+import { calibrate, engineKey, engineLabel, engines, forget, parseEngineKey, realGpuAdapter,
+         remembered } from "./calibrate.js";
 
 const $ = (id) => document.getElementById(id);
-const backend = backendFromUrl();
-const state = { manifest: null, models: {}, clean: null, photo: null, input: null, kernel: null,
-                sigmaN: null, output: null, busy: false, last: null };
+/** ADMM deblurring does whole-image FFTs each iteration: it runs at most at this size. */
+const DEBLUR_MAX_SIDE = 1024;
+const ROLE = { denoise: "denoise", deblur: "map_denoiser" };
+const state = { manifest: null, models: {}, photo: null, noisy: null, work: null, kernel: null,
+                sigmaN: null, busy: false, abort: null, last: null, engine: {} };
 window.demo = state;
 
 function status(text, error = false) {
@@ -14,10 +21,14 @@ function status(text, error = false) {
   $("status").className = error ? "err" : "";
 }
 
+function drawRGBA(canvas, rgba, h, w) {
+  canvas.width = w;
+  canvas.height = h;
+  canvas.getContext("2d").putImageData(new ImageData(rgba, w, h), 0, 0);
+}
+
 function draw(canvas, img) {
-  canvas.width = img.w;
-  canvas.height = img.h;
-  canvas.getContext("2d").putImageData(new ImageData(R.toRGBA(img), img.w, img.h), 0, 0);
+  drawRGBA(canvas, R.toRGBA(img), img.h, img.w);
 }
 
 function updateSplit() {
@@ -26,28 +37,99 @@ function updateSplit() {
   $("bar").style.left = `${v}%`;
 }
 
-async function model(role) {
-  if (!state.models[role]) {
-    const entry = state.manifest.find((m) => m.role === role);
-    if (!entry) throw new Error(`no model with role ${role} in models.json`);
-    status(`loading ${entry.file} (${(entry.bytes / 1024).toFixed(0)} KiB) on ${backend.ep}...`);
-    state.models[role] = await loadModel(entry, backend.ep, backend.threads);
+function progress(done, total, t0) {
+  $("progress").value = total ? done / total : 0;
+  if (!done) {
+    $("eta").textContent = "";
+    return;
   }
-  return state.models[role];
+  const elapsed = (performance.now() - t0) / 1000;
+  const left = (elapsed / done) * (total - done);
+  $("eta").textContent = `${done}/${total} tiles, ${elapsed.toFixed(0)} s elapsed, ${left.toFixed(0)} s left`;
 }
 
-/** Decode an image file / URL into a 3-channel image with the chosen longest side. */
+/** The engine for a role: chosen in the page, else remembered, else measured now. */
+async function engineFor(role) {
+  const chosen = $("engine").value;
+  if (chosen !== "auto") return { ...parseEngineKey(chosen), how: "chosen" };
+  const stored = remembered(role);
+  if (stored) return { ...stored, how: `remembered: ${stored.median_ms.toFixed(0)} ms per 256x256 tile` };
+  const t0 = performance.now();
+  const res = await calibrate(role, (i, n, c) => status(`first use: measuring engine ${i}/${n} (${engineLabel(c)})...`));
+  return { ...res.best, how: `measured ${res.results.length} engines in ${((performance.now() - t0) / 1000).toFixed(0)} s, `
+    + `${res.best.median_ms.toFixed(0)} ms per 256x256 tile` };
+}
+
+async function model(role) {
+  const eng = await engineFor(role);
+  const key = engineKey(eng);
+  if (state.models[role]?.key !== key) {
+    const entry = state.manifest.find((m) => m.role === role && m.format === eng.format && m.precision === eng.precision);
+    if (!entry) throw new Error(`no ${eng.format} ${eng.precision} file for ${role} in models.json`);
+    status(`loading ${entry.file} (${(entry.bytes / 1024).toFixed(0)} KiB), ${engineLabel(eng)}...`);
+    state.models[role]?.model.dispose?.();
+    state.models[role] = { key, model: await loadModel(entry, eng.ep, eng.threads) };
+  }
+  state.engine[role] = eng;
+  return state.models[role].model;
+}
+
+/** Decode a photo (EXIF orientation applied) to RGBA, longest side as chosen (0: full). */
 async function loadPhoto(blob) {
-  const bitmap = await createImageBitmap(blob);
+  const bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" });
   const maxSide = Number($("maxside").value);
-  const scale = Math.min(1, maxSide / Math.max(bitmap.width, bitmap.height));
+  const scale = maxSide ? Math.min(1, maxSide / Math.max(bitmap.width, bitmap.height)) : 1;
   const w = Math.max(8, Math.round(bitmap.width * scale));
   const h = Math.max(8, Math.round(bitmap.height * scale));
   const canvas = new OffscreenCanvas(w, h);
   const ctx = canvas.getContext("2d");
   ctx.drawImage(bitmap, 0, 0, w, h);
-  state.photo = R.fromRGBA(ctx.getImageData(0, 0, w, h).data, h, w);
+  bitmap.close();
+  state.photo = { h, w, rgba: ctx.getImageData(0, 0, w, h).data };
   degrade();
+}
+
+/** The photo's pixels as a planar float image, at most `maxSide` on the longest side. */
+function photoImage(maxSide = Infinity) {
+  const { h, w, rgba } = state.photo;
+  const scale = Math.min(1, maxSide / Math.max(h, w));
+  if (scale === 1) return R.fromRGBA(rgba, h, w);
+  const sw = Math.round(w * scale), sh = Math.round(h * scale);
+  const src = new OffscreenCanvas(w, h);
+  src.getContext("2d").putImageData(new ImageData(rgba, w, h), 0, 0);
+  const dst = new OffscreenCanvas(sw, sh);
+  const ctx = dst.getContext("2d");
+  ctx.drawImage(src, 0, 0, sw, sh);
+  return R.fromRGBA(ctx.getImageData(0, 0, sw, sh).data, sh, sw);
+}
+
+/**
+ * Noisy copy of the photo straight from its bytes: the same values (and noise sequence)
+ * as R.addNoise(fromRGBA(photo)), without a clean float copy of a full-size photo.
+ */
+function noisyFromPhoto(sigma, seed) {
+  const { h, w, rgba } = state.photo;
+  const n = h * w;
+  const g = R.gaussian(R.rng(seed));
+  const data = new Float32Array(3 * n);
+  for (let ch = 0; ch < 3; ch++) {
+    for (let i = 0; i < n; i++) data[ch * n + i] = Math.fround(rgba[4 * i + ch] / 255) + sigma * g();
+  }
+  return R.makeImage(3, h, w, data);
+}
+
+/** PSNR of a planar float image against the photo's bytes (the clean reference). */
+function psnrVsPhoto(img) {
+  const { rgba } = state.photo;
+  const n = img.h * img.w;
+  let se = 0;
+  for (let ch = 0; ch < 3; ch++) {
+    for (let i = 0; i < n; i++) {
+      const d = img.data[ch * n + i] - Math.fround(rgba[4 * i + ch] / 255);
+      se += d * d;
+    }
+  }
+  return 10 * Math.log10((3 * n) / se);
 }
 
 /** Build the model input from the photo according to the "Degrade" settings. */
@@ -57,112 +139,185 @@ function degrade() {
   const sigma = Number($("sigma").value) / 255;
   state.kernel = null;
   state.sigmaN = null;
+  state.noisy = null;
+  state.work = null;
+  state.last = null;
+  let text = "";
   if (mode === "noise") {
-    state.input = R.addNoise(state.photo, sigma, 1);
+    state.noisy = noisyFromPhoto(sigma, 1);
     state.sigmaN = sigma;
-    state.clean = state.photo;
+    $("task").value = "denoise";
+    draw($("before"), state.noisy);
+    text = `input PSNR ${psnrVsPhoto(state.noisy).toFixed(2)} dB`;
   } else if (mode === "blur") {
+    const clean = photoImage(DEBLUR_MAX_SIDE);
     state.kernel = R.gaussianKernel(Number($("blurstd").value));
     state.sigmaN = 2.55 / 255;
-    state.input = R.addNoise(R.blurCircular(state.photo, state.kernel), state.sigmaN, 2);
-    state.clean = state.photo;
+    state.work = { clean, input: R.addNoise(R.blurCircular(clean, state.kernel), state.sigmaN, 2) };
     $("task").value = "deblur";
+    draw($("before"), state.work.input);
+    text = `input PSNR ${R.psnr(state.work.input, clean).toFixed(2)} dB`;
   } else {
-    state.input = R.cloneImage(state.photo, Float32Array);
-    state.clean = null;
+    drawRGBA($("before"), state.photo.rgba, state.photo.h, state.photo.w);
   }
-  if (mode === "noise") $("task").value = "denoise";
-  state.output = null;
-  draw($("before"), state.input);
-  draw($("after"), state.input);
-  $("download").hidden = true;
-  const psnrIn = state.clean ? `input PSNR ${R.psnr(state.input, state.clean).toFixed(2)} dB` : "";
-  $("metrics").textContent = `${state.input.w}x${state.input.h} ${psnrIn}`;
+  const b = $("before");
+  $("after").width = b.width;
+  $("after").height = b.height;
+  $("after").getContext("2d").drawImage(b, 0, 0);
+  $("save").hidden = true;
+  $("metrics").textContent = `${b.width}x${b.height} ${text}`;
   $("run").disabled = false;
   document.body.dataset.state = "ready";
   status("ready: press Run");
 }
 
+/** Denoise the whole photo tile by tile; rows go straight into the output RGBA. */
+async function denoise(signal) {
+  const m = await model(ROLE.denoise);
+  const sigma = state.sigmaN ?? Number($("sigma").value) / 255;
+  const { h, w } = state.photo;
+  const src = state.noisy ? imageSource(state.noisy) : rgbaSource(state.photo.rgba, h, w);
+  const rgba = new Uint8ClampedArray(4 * h * w);
+  const clean = state.noisy ? state.photo.rgba : null;
+  let se = 0;
+  const sink = {
+    write(y0, part) {
+      const n = part.h * part.w;
+      for (let ch = 0; ch < 3; ch++) {
+        for (let i = 0; i < n; i++) {
+          const v = part.data[ch * n + i];
+          const p = 4 * (y0 * w + i);
+          rgba[p + ch] = Math.round(Math.min(1, Math.max(0, v)) * 255);
+          if (clean) {
+            const d = v - Math.fround(clean[p + ch] / 255);
+            se += d * d;
+          }
+        }
+      }
+      for (let i = 0; i < n; i++) rgba[4 * (y0 * w + i) + 3] = 255;
+    },
+  };
+  const tStart = performance.now();
+  const plan = await runModelStream(m, src, sink, sigma, {
+    signal, onTile: (done, total) => progress(done, total, tStart),
+  });
+  drawRGBA($("after"), rgba, h, w);
+  const rec = { tiles: plan.tiles, tile: `${plan.tileW}x${plan.tileH}`, sigma: sigma * 255,
+                inference_ms: performance.now() - tStart, model: m.entry.file };
+  if (clean) rec.psnr_out = 10 * Math.log10((3 * h * w) / se);
+  if (state.noisy) rec.psnr_in = psnrVsPhoto(state.noisy);
+  return rec;
+}
+
+/** Deblur (ADMM with the MAP denoiser) at most DEBLUR_MAX_SIDE on the longest side. */
+async function deblur(signal) {
+  const m = await model(ROLE.deblur);
+  const work = state.work ?? { clean: null, input: photoImage(DEBLUR_MAX_SIDE) };
+  const kernel = state.kernel ?? R.gaussianKernel(Number($("blurstd").value));
+  const iters = Number($("iters").value);
+  const tStart = performance.now();
+  const res = await R.admmDeblur(work.input, kernel, (img) => runModelTiled(m, img, null), {
+    sigmaN: state.sigmaN ?? 2.55 / 255, iters, tol: 1e-4,
+    onIteration: (it, x, info) => {
+      if (signal.aborted) throw new DOMException("cancelled", "AbortError");
+      progress(it, iters, tStart);
+      status(`ADMM iteration ${it}: change ${info.change.toExponential(2)}, ${info.ms.toFixed(0)} ms`);
+    },
+  });
+  draw($("after"), res.x);
+  const rec = { iterations: res.iterations, converged: res.converged, kernel: `${kernel.kh}x${kernel.kw}`,
+                model: m.entry.file };
+  if (work.clean) {
+    rec.psnr_in = R.psnr(work.input, work.clean);
+    rec.psnr_out = R.psnr(res.x, work.clean);
+  }
+  return rec;
+}
+
 async function run() {
-  if (state.busy || !state.input) return;
+  if (state.busy || !state.photo) return;
   state.busy = true;
+  state.abort = new AbortController();
   $("run").disabled = true;
+  $("cancel").disabled = false;
+  $("save").hidden = true;
   document.body.dataset.state = "running";
   const task = $("task").value;
+  const t0 = performance.now();
+  progress(0, 1, t0);
   try {
-    const t0 = performance.now();
-    let out;
-    let detail = "";
-    if (task === "denoise") {
-      const m = await model("denoise");
-      const sigma = state.sigmaN ?? Number($("sigma").value) / 255;
-      const t1 = performance.now();
-      out = await runModelTiled(m, state.input, sigma, 256, (i, n) => status(`denoising tile ${i}/${n}`));
-      detail = `sigma ${(sigma * 255).toFixed(1)}/255, ${(performance.now() - t1).toFixed(0)} ms inference`;
-    } else {
-      const m = await model("map_denoiser");
-      const kernel = state.kernel ?? R.gaussianKernel(Number($("blurstd").value));
-      const res = await R.admmDeblur(state.input, kernel, (img) => runModelTiled(m, img, null, 256), {
-        sigmaN: state.sigmaN ?? 2.55 / 255, iters: Number($("iters").value), tol: 1e-4,
-        onIteration: (it, x, info) => {
-          status(`ADMM iteration ${it}: change ${info.change.toExponential(2)}, ${info.ms.toFixed(0)} ms`);
-        },
-      });
-      out = res.x;
-      detail = `ADMM ${res.iterations} iterations${res.converged ? " (converged)" : ""}, kernel ${kernel.kh}x${kernel.kw}`;
-    }
+    const detail = task === "denoise" ? await denoise(state.abort.signal) : await deblur(state.abort.signal);
     const ms = performance.now() - t0;
-    state.output = out;
-    draw($("after"), out);
-    const rec = { task, ms, detail, backend: backend.ep, threads: backend.threads,
-                  width: out.w, height: out.h };
-    let text = `${task} ${out.w}x${out.h} on ${backend.ep} (${backend.threads} thread(s)): ${ms.toFixed(0)} ms, ${detail}`;
-    if (state.clean) {
-      rec.psnr_in = R.psnr(state.input, state.clean);
-      rec.psnr_out = R.psnr(out, state.clean);
-      text += `\nPSNR ${rec.psnr_in.toFixed(2)} dB -> ${rec.psnr_out.toFixed(2)} dB`;
-    }
+    const eng = state.engine[ROLE[task]];
+    const b = $("after");
+    const rec = { task, ms, width: b.width, height: b.height, engine: engineKey(eng),
+                  engine_label: engineLabel(eng), engine_how: eng.how, ...detail };
+    let text = `${task} ${b.width}x${b.height} with ${rec.engine_label} (${eng.how}): ${(ms / 1000).toFixed(1)} s`;
+    text += task === "denoise" ? `, ${rec.tiles} tiles of ${rec.tile}` : `, ADMM ${rec.iterations} iterations`;
+    if (rec.psnr_out !== undefined) text += `\nPSNR ${rec.psnr_in.toFixed(2)} dB -> ${rec.psnr_out.toFixed(2)} dB`;
     state.last = rec;
     $("metrics").textContent = text;
-    const link = $("download");
-    link.href = $("after").toDataURL("image/png");
-    link.hidden = false;
+    $("save").hidden = false;
     status("done");
     document.body.dataset.state = "done";
   } catch (e) {
-    status(`error: ${e.message ?? e}`, true);
-    document.body.dataset.state = "error";
-    console.error(e);
+    const cancelled = e?.name === "AbortError";
+    status(cancelled ? "cancelled" : `error: ${e.message ?? e}`, !cancelled);
+    document.body.dataset.state = cancelled ? "cancelled" : "error";
+    if (!cancelled) console.error(e);
   } finally {
     state.busy = false;
+    state.abort = null;
     $("run").disabled = false;
+    $("cancel").disabled = true;
   }
 }
 
-function setupBackendControls() {
-  $("ep").value = backend.ep;
-  for (let t = 1; t <= backend.maxThreads; t++) {
-    const o = document.createElement("option");
-    o.value = o.textContent = String(t);
-    $("threads").appendChild(o);
+/** Save the after canvas (full resolution) as a PNG file. */
+function save() {
+  $("after").toBlob((blob) => {
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `restored-${$("after").width}x${$("after").height}.png`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  }, "image/png");
+}
+
+async function setupEngines() {
+  const p = new URLSearchParams(location.search);
+  const list = await engines(ROLE.denoise, { gpu: await realGpuAdapter() });
+  if (navigator.gpu && !list.some((c) => c.ep === "webgpu")) {
+    // A CPU fallback adapter (or none): still selectable, but never picked automatically.
+    for (const m of state.manifest.filter((e) => e.role === ROLE.denoise && e.precision === "fp32")) {
+      list.push({ file: m.file, format: m.format, precision: m.precision, ep: "webgpu", threads: 1 });
+    }
   }
-  $("threads").value = String(backend.threads);
-  const reload = () => {
-    const p = new URLSearchParams(location.search);
-    p.set("ep", $("ep").value);
-    p.set("threads", $("threads").value);
+  for (const c of list) {
+    const o = document.createElement("option");
+    o.value = engineKey(c);
+    o.textContent = engineLabel(c);
+    $("engine").appendChild(o);
+  }
+  const want = p.get("engine");
+  if (want && [...$("engine").options].some((o) => o.value === want)) $("engine").value = want;
+  $("engine").addEventListener("change", () => {
+    // ORT and LiteRT fix their WASM thread count when they start: a new choice reloads.
+    p.set("engine", $("engine").value);
     location.search = p.toString();
-  };
-  $("ep").addEventListener("change", reload);
-  $("threads").addEventListener("change", reload);
-  if (!navigator.gpu) $("ep").querySelector("option[value=webgpu]").disabled = true;
-  $("backend").textContent = `onnxruntime-web ${ort.env.versions?.web ?? ""} | backend ${backend.ep}, `
-    + `${backend.threads} WASM thread(s) | cross-origin isolated: ${crossOriginIsolated} | `
-    + `WebGPU: ${navigator.gpu ? "available" : "not available"}`;
+  });
+  $("recalibrate").addEventListener("click", () => {
+    forget();
+    p.set("engine", "auto");
+    location.search = p.toString();
+  });
+  const stored = remembered(ROLE.denoise);
+  $("backend").textContent = `cross-origin isolated: ${crossOriginIsolated} | WebGPU: `
+    + `${navigator.gpu ? "available" : "not available"} | engine: `
+    + ($("engine").value !== "auto" ? "chosen" : stored ? `auto, measured ${stored.key}` : "auto, measured at first Run");
 }
 
 async function main() {
-  setupBackendControls();
   $("split").addEventListener("input", updateSplit);
   updateSplit();
   $("file").addEventListener("change", () => {
@@ -176,9 +331,12 @@ async function main() {
   for (const id of ["degrade", "sigma", "blurstd"]) $(id).addEventListener("change", degrade);
   $("maxside").addEventListener("change", () => { if ($("file").files[0]) loadPhoto($("file").files[0]); });
   $("run").addEventListener("click", run);
+  $("cancel").addEventListener("click", () => state.abort?.abort());
+  $("save").addEventListener("click", save);
   try {
     state.manifest = await loadManifest();
-    status(`models: ${state.manifest.map((m) => m.file).join(", ")}; pick a photo or press "Sample photo"`);
+    await setupEngines();
+    status(`models: ${[...new Set(state.manifest.map((m) => m.id))].join(", ")}; pick a photo or press "Sample photo"`);
     document.body.dataset.state = "loaded";
   } catch (e) {
     status(`cannot load models/models.json: ${e.message}`, true);

@@ -1,28 +1,13 @@
-// The benchmark page: times each selected model on each selected backend (WASM 1
-// thread, WASM N threads, WebGPU), one fresh iframe per configuration, and shows and
-// exports the records as JSON (field names documented in android_demo/README.md).
+// The benchmark page: times each selected model file (model x format x precision) on
+// each selected backend (WASM 1 thread, WASM N threads, WebGPU), one fresh iframe per
+// configuration, and shows and exports the records as JSON (field names documented in
+// android_demo/README.md).
 import { loadManifest, ort } from "./models.js";
+import { litertVersion, runFrame } from "./calibrate.js";
 
 const $ = (id) => document.getElementById(id);
 const maxThreads = crossOriginIsolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1;
 let report = null;
-
-function runFrame(params) {
-  return new Promise((resolve, reject) => {
-    const frame = document.createElement("iframe");
-    frame.hidden = true;
-    frame.src = `bench_frame.html?${new URLSearchParams(params)}`;
-    const onMessage = (ev) => {
-      if (ev.source !== frame.contentWindow) return;
-      window.removeEventListener("message", onMessage);
-      frame.remove();
-      if (ev.data.type === "bench-result") resolve(ev.data.record);
-      else reject(new Error(ev.data.error));
-    };
-    window.addEventListener("message", onMessage);
-    document.body.appendChild(frame);
-  });
-}
 
 function fmt(v) {
   return v === null || v === undefined ? "" : typeof v === "number" ? v.toFixed(1) : String(v);
@@ -30,13 +15,13 @@ function fmt(v) {
 
 function addRow(r) {
   const tr = document.createElement("tr");
-  const cells = [r.model, r.backend, r.threads ?? "-", r.input, fmt(r.median_ms),
+  const cells = [r.model, `${r.format} ${r.precision}`, r.backend, r.threads ?? "-", r.input, fmt(r.median_ms),
                  fmt(r.p10_ms), fmt(r.p90_ms), fmt(r.first_run_ms), fmt(r.session_ms), r.runs,
                  (r.file_size_bytes / 1024).toFixed(0)];
   cells.forEach((c, i) => {
     const td = document.createElement("td");
     td.textContent = String(c);
-    if (i < 2) td.className = "l";
+    if (i < 3) td.className = "l";
     tr.appendChild(td);
   });
   $("table").tBodies[0].appendChild(tr);
@@ -60,21 +45,22 @@ async function runAll() {
     hardware_concurrency: navigator.hardwareConcurrency,
     cross_origin_isolated: crossOriginIsolated,
     onnxruntime_web: ort.env.versions?.web ?? null,
+    litertjs: await litertVersion(),
     results: [],
     errors: [],
   };
   const configs = [];
   for (const b of backends) {
-    for (const model of models) {
-      if (b === "wasm1") configs.push({ model, ep: "wasm", threads: 1 });
-      if (b === "wasmN") configs.push({ model, ep: "wasm", threads: maxThreads });
-      if (b === "webgpu") configs.push({ model, ep: "webgpu", threads: 1 });
+    for (const file of models) {
+      if (b === "wasm1") configs.push({ file, ep: "wasm", threads: 1 });
+      if (b === "wasmN") configs.push({ file, ep: "wasm", threads: maxThreads });
+      if (b === "webgpu") configs.push({ file, ep: "webgpu", threads: 1 });
     }
   }
   let i = 0;
   for (const c of configs) {
     i++;
-    const label = `${c.model} on ${c.ep}${c.ep === "wasm" ? ` x${c.threads}` : ""}`;
+    const label = `${c.file} on ${c.ep}${c.ep === "wasm" ? ` x${c.threads}` : ""}`;
     $("status").textContent = `${i}/${configs.length}: ${label}...`;
     try {
       const r = await runFrame({ ...c, size, runs, warmup });
@@ -113,11 +99,12 @@ async function main() {
   for (const m of manifest) {
     const label = document.createElement("label");
     label.innerHTML = `<input type="checkbox" name="model" checked> `;
-    label.firstChild.value = m.id;
+    label.firstChild.value = m.file;
     label.append(`${m.file} (${(m.bytes / 1024).toFixed(0)} KiB)`);
     $("models").appendChild(label);
   }
   // URL overrides, e.g. bench.html?size=128&runs=5&warmup=1&backends=wasm1,wasmN,webgpu&autorun=1
+  // (models=FILE,FILE selects files; a model name selects all of its files).
   for (const k of ["size", "runs", "warmup"]) if (params.has(k)) $(k).value = params.get(k);
   if (params.has("backends")) {
     const want = params.get("backends").split(",");
@@ -125,7 +112,10 @@ async function main() {
   }
   if (params.has("models")) {
     const want = params.get("models").split(",");
-    for (const e of document.querySelectorAll("input[name=model]")) e.checked = want.includes(e.value);
+    const byFile = new Map(manifest.map((m) => [m.file, m.id]));
+    for (const e of document.querySelectorAll("input[name=model]")) {
+      e.checked = want.includes(e.value) || want.includes(byFile.get(e.value));
+    }
   }
   $("start").addEventListener("click", runAll);
   $("save").addEventListener("click", save);

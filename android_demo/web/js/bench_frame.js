@@ -1,19 +1,22 @@
-// Time one (model, backend, threads, size) configuration and post the record to the
-// parent page. Runs inside a fresh iframe so each configuration gets its own ORT
-// instance (thread count, execution provider).
+// Time one (model file, backend, threads, size) configuration and post the record to
+// the parent page. Runs inside a fresh iframe so each configuration gets its own ORT /
+// LiteRT instance (both fix the WASM thread count when their module starts). The
+// restore page's first-use calibration uses the same frames with fewer runs.
 import * as R from "./restore.js";
 import { loadManifest, loadModel } from "./models.js";
 
 async function measure() {
   const p = new URLSearchParams(location.search);
-  const id = p.get("model");
+  const file = p.get("file");
   const ep = p.get("ep") === "webgpu" ? "webgpu" : "wasm";
   const threads = Math.max(1, Number(p.get("threads") ?? 1));
-  const size = Number(p.get("size") ?? 256);
   const warmup = Number(p.get("warmup") ?? 2);
   const runs = Math.max(1, Number(p.get("runs") ?? 10));
-  const entry = (await loadManifest()).find((m) => m.id === id);
-  if (!entry) throw new Error(`model ${id} not in models.json`);
+  const entry = (await loadManifest()).find((m) => m.file === file);
+  if (!entry) throw new Error(`${file} not in models.json`);
+  // .tflite files have one input shape: their tile.
+  const fixed = entry.tile ? entry.tile[0] : null;
+  const size = fixed ?? Number(p.get("size") ?? 256);
 
   // A fixed pseudo-random input (the models' latency does not depend on content).
   const img = R.makeImage(entry.channels, size, size, new Float32Array(entry.channels * size * size));
@@ -32,7 +35,7 @@ async function measure() {
     await model.run(img, sigma);
     times.push(performance.now() - t);
   }
-  await model.session.release?.();
+  model.dispose();
   // The fields and order of `edgerestore bench` (edgerestore.runtime.bench.FIELDS), then
   // browser-only extras. Process RSS is not visible to a page: peak_rss_mb is null.
   const medianMs = R.percentile(times, 50);
@@ -43,7 +46,7 @@ async function measure() {
     format: entry.format ?? "onnx",
     precision: entry.precision,
     backend: ep,
-    threads: ep === "wasm" ? threads : null,
+    threads: model.threads,
     input: `${size}x${size}`,
     runs,
     warmup,
@@ -61,6 +64,7 @@ async function measure() {
     min_ms: Math.min(...times),
     max_ms: Math.max(...times),
     times_ms: times,
+    runtime: model.runtime,
   };
 }
 

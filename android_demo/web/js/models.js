@@ -1,7 +1,9 @@
-// onnxruntime-web wrapper: configure the runtime (local WASM files only), load the
-// exported models listed in models/models.json, and run them on images (restore.js).
+// Model loading for the pages: onnxruntime-web for the .onnx files (configured for this
+// origin's WASM files only) and LiteRT.js (litert.js) for the .tflite files, behind one
+// interface, run(image, sigma) -> image; tiled inference with the runtime's rule.
 import * as ort from "../ort/ort.min.mjs";
-import { runTiled } from "./restore.js";
+import { loadTflite } from "./litert.js";
+import { runTiledImage, runTiledStream } from "./tiling.js";
 
 export { ort };
 
@@ -33,10 +35,32 @@ export function configureOrt(threads) {
   return configured;
 }
 
+let manifestCache = null;
+
+/** models/models.json: {models: [one entry per file], export_targets}. */
+export async function loadManifestFull() {
+  if (!manifestCache) {
+    const res = await fetch(new URL("../models/models.json", import.meta.url));
+    if (!res.ok) throw new Error(`models/models.json: HTTP ${res.status}`);
+    manifestCache = await res.json();
+  }
+  return manifestCache;
+}
+
 export async function loadManifest() {
-  const res = await fetch(new URL("../models/models.json", import.meta.url));
-  if (!res.ok) throw new Error(`models/models.json: HTTP ${res.status}`);
-  return (await res.json()).models;
+  return (await loadManifestFull()).models;
+}
+
+let tilingCache = null;
+
+/** models/tiling.json: the Python runtime's tiling constants (scripts/tiling_rule.py). */
+export async function loadTilingRule() {
+  if (!tilingCache) {
+    const res = await fetch(new URL("../models/tiling.json", import.meta.url));
+    if (!res.ok) throw new Error(`models/tiling.json: HTTP ${res.status}`);
+    tilingCache = await res.json();
+  }
+  return tilingCache;
 }
 
 export function modelUrl(entry) {
@@ -73,8 +97,17 @@ async function setupWebGpu() {
   return gpuAdapter;
 }
 
-/** A loaded model: {entry, session, ep, sessionMs, run(image, sigma) -> image}. */
+/**
+ * A loaded model of any format: {entry, ep, threads, runtime ("ort" | "litert"),
+ * sessionMs, fixedTile ([h, w] or null), run(image, sigma) -> image}.
+ */
 export async function loadModel(entry, ep, threads) {
+  if (entry.format === "tflite") return loadTflite(modelUrl(entry), entry, ep, threads);
+  return loadOrtModel(entry, ep, threads);
+}
+
+/** An .onnx file on onnxruntime-web (WASM or WebGPU execution provider). */
+async function loadOrtModel(entry, ep, threads) {
   configureOrt(threads);
   if (ep === "webgpu") await setupWebGpu();
   const t0 = performance.now();
@@ -94,15 +127,28 @@ export async function loadModel(entry, ep, threads) {
     const data = t.location && t.location !== "cpu" ? await t.getData(true) : t.data;
     return { c: img.c, h: img.h, w: img.w, data: Float32Array.from(data) };
   }
-  return { entry, session, ep, sessionMs, run };
+  return { entry, session, ep, sessionMs, run, runtime: "ort", fixedTile: null,
+           threads: ep === "wasm" ? ort.env.wasm.numThreads : null,
+           dispose: () => session.release() };
 }
 
-/** Tile margin that hides tile borders: the receptive-field radius, rounded up to 8. */
-export function tileMargin(entry) {
-  return Math.ceil(Math.ceil((entry.receptive_field - 1) / 2) / 8) * 8;
+/** Tiling options of the Python runtime for a model: halo rf // 2, blend, tile size. */
+export async function tilingOptions(model, tile = null) {
+  const rule = await loadTilingRule();
+  const halo = Math.floor(model.entry.receptive_field / 2);
+  const fixed = model.fixedTile != null;
+  const size = fixed ? model.fixedTile : [tile ?? rule.max_tile, tile ?? rule.max_tile];
+  return { tile: size, halo, blend: rule.default_blend, fixed };
 }
 
-/** Run a model over an image in tiles (see restore.runTiled). */
-export function runModelTiled(model, img, sigma, tile = 256, onTile = null) {
-  return runTiled(img, tile, tileMargin(model.entry), (part) => model.run(part, sigma), onTile);
+/** Run a model over a float image tile by tile; returns the output image. */
+export async function runModelTiled(model, img, sigma, tile = null, onTile = null) {
+  const opts = { ...(await tilingOptions(model, tile)), onTile };
+  return runTiledImage(img, (part) => model.run(part, sigma), opts);
+}
+
+/** Run a model over a tile source into a sink (full-resolution photos, see tiling.js). */
+export async function runModelStream(model, src, sink, sigma, { tile = null, onTile = null, signal = null } = {}) {
+  const opts = { ...(await tilingOptions(model, tile)), onTile, signal };
+  return runTiledStream(src, (part) => model.run(part, sigma), sink, opts);
 }

@@ -1,6 +1,6 @@
 // Image restoration maths for the demo, with no DOM and no onnxruntime dependency:
 // images, synthetic degradations, PSNR, a complex FFT (radix-2 plus Bluestein for
-// any length), circular blur with the project's kernel conventions, tiling, and the
+// any length), circular blur with the project's kernel conventions, and the
 // plug-and-play ADMM loop of edgerestore.runtime.pnp (CircularBlur problem).
 //
 // An image is {c, h, w, data}: planar CHW floats in [0, 1] (data[(ch * h + y) * w + x]),
@@ -418,48 +418,6 @@ export async function admmDeblur(y, kernel, denoise, opts = {}) {
     if (converged) break;
   }
   return { x: cloneImage(x, Float32Array), iterations: history.length, converged, sigmaN, history };
-}
-
-// ------------------------------------------------------------------------- tiling
-
-/**
- * Run `fn(tile)` (async, image -> image of the same size) over tiles of `tile` x `tile`
- * output pixels, each cut with `margin` extra context pixels on every side that the
- * image has, and keep only the tile's core: with margin >= the network's receptive-field
- * radius the result equals running the whole image at once.
- */
-export async function runTiled(img, tile, margin, fn, onTile = null) {
-  const { c, h, w } = img;
-  const out = makeImage(c, h, w, new Float32Array(c * h * w));
-  const ny = Math.ceil(h / tile);
-  const nx = Math.ceil(w / tile);
-  let done = 0;
-  for (let ty = 0; ty < ny; ty++) {
-    for (let tx = 0; tx < nx; tx++) {
-      const y0 = ty * tile, y1 = Math.min(h, y0 + tile);
-      const x0 = tx * tile, x1 = Math.min(w, x0 + tile);
-      const ey0 = Math.max(0, y0 - margin), ey1 = Math.min(h, y1 + margin);
-      const ex0 = Math.max(0, x0 - margin), ex1 = Math.min(w, x1 + margin);
-      const th = ey1 - ey0, tw = ex1 - ex0;
-      const part = makeImage(c, th, tw, new Float32Array(c * th * tw));
-      for (let ch = 0; ch < c; ch++) {
-        for (let y = 0; y < th; y++) {
-          const src = (ch * h + ey0 + y) * w + ex0;
-          part.data.set(img.data.subarray(src, src + tw), (ch * th + y) * tw);
-        }
-      }
-      const res = await fn(part);
-      for (let ch = 0; ch < c; ch++) {
-        for (let y = y0; y < y1; y++) {
-          const src = (ch * th + (y - ey0)) * tw + (x0 - ex0);
-          out.data.set(res.data.subarray(src, src + (x1 - x0)), (ch * h + y) * w + x0);
-        }
-      }
-      done++;
-      if (onTile) await onTile(done, nx * ny);
-    }
-  }
-  return out;
 }
 
 /** Percentile with linear interpolation between order statistics (numpy's default). */

@@ -4,7 +4,10 @@ import android.app.Activity;
 import android.content.Intent;
 import android.content.res.AssetManager;
 import android.net.Uri;
+import android.os.Build;
 import android.os.Bundle;
+import android.view.View;
+import android.view.WindowInsets;
 import android.webkit.ValueCallback;
 import android.webkit.WebChromeClient;
 import android.webkit.WebResourceRequest;
@@ -12,10 +15,12 @@ import android.webkit.WebResourceResponse;
 import android.webkit.WebSettings;
 import android.webkit.WebView;
 import android.webkit.WebViewClient;
+import android.widget.FrameLayout;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.reflect.Method;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -30,6 +35,12 @@ import java.util.Map;
  * cross-origin isolated: SharedArrayBuffer, and with it multi-threaded WebAssembly, is
  * only available to such pages. Requests for any other host are refused, so the demo
  * never talks to the network.
+ *
+ * Edge-to-edge: targeting API 35, Android 15 draws the window under the status and
+ * navigation bars (and display cutout). The WebView sits in a FrameLayout padded by
+ * those insets, so no control of the page is hidden under a bar; the padding shows the
+ * frame's dark background behind the (light-icon) bars. On older releases the insets
+ * reaching the content view are zero and nothing changes.
  */
 public class MainActivity extends Activity {
     static final String HOST = "appassets.androidplatform.net";
@@ -51,12 +62,53 @@ public class MainActivity extends Activity {
         s.setMediaPlaybackRequiresUserGesture(true);
         web.setWebViewClient(new AssetClient(getAssets()));
         web.setWebChromeClient(new Chrome());
-        setContentView(web);
+        FrameLayout frame = new FrameLayout(this);
+        frame.setBackgroundColor(0xff1b1b1b);
+        frame.addView(web, new FrameLayout.LayoutParams(
+                FrameLayout.LayoutParams.MATCH_PARENT, FrameLayout.LayoutParams.MATCH_PARENT));
+        frame.setOnApplyWindowInsetsListener(new View.OnApplyWindowInsetsListener() {
+            @Override
+            public WindowInsets onApplyWindowInsets(View v, WindowInsets insets) {
+                int[] cut = cutoutInsets(insets);
+                v.setPadding(Math.max(insets.getSystemWindowInsetLeft(), cut[0]),
+                        Math.max(insets.getSystemWindowInsetTop(), cut[1]),
+                        Math.max(insets.getSystemWindowInsetRight(), cut[2]),
+                        Math.max(insets.getSystemWindowInsetBottom(), cut[3]));
+                return insets.consumeSystemWindowInsets();
+            }
+        });
+        setContentView(frame);
         if (state == null) {
             web.loadUrl(START);
         } else {
             web.restoreState(state);
         }
+    }
+
+    /**
+     * The display cutout's safe insets (left, top, right, bottom), zero before API 28.
+     * Called reflectively because the build's android.jar is API 23 (the newest that
+     * Debian packages; see app/build.sh), which has no DisplayCutout class.
+     */
+    static int[] cutoutInsets(WindowInsets insets) {
+        int[] out = new int[4];
+        if (Build.VERSION.SDK_INT < 28) {
+            return out;
+        }
+        try {
+            Object cutout = WindowInsets.class.getMethod("getDisplayCutout").invoke(insets);
+            if (cutout != null) {
+                String[] names = {"getSafeInsetLeft", "getSafeInsetTop", "getSafeInsetRight",
+                                  "getSafeInsetBottom"};
+                for (int i = 0; i < 4; i++) {
+                    Method m = cutout.getClass().getMethod(names[i]);
+                    out[i] = (Integer) m.invoke(cutout);
+                }
+            }
+        } catch (ReflectiveOperationException e) {
+            // Not a platform with the API 28 methods after all: system-bar insets only.
+        }
+        return out;
     }
 
     @Override
