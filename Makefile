@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 EXTRAS := train,eval,export,tiff,png16,dde
 
-.PHONY: demo test lint venv clean android-demo
+.PHONY: demo test lint venv clean android-demo models
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ venv: $(VENV)/.installed
 
 demo: venv
 	$(VENV)/bin/edgerestore demo --out demo_out
+
+# Re-export the models packaged inside edgerestore (runtime/packaged/) from
+# models/weights; only models whose weights changed are redone (FORCE=1: all).
+models: venv
+	$(VENV)/bin/edgerestore export --shipped $(if $(FORCE),--force)
 
 lint: venv
 	$(VENV)/bin/ruff check .

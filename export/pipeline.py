@@ -71,6 +71,12 @@ class ExportOptions:
     nhwc: bool = False
     data: Path | None = None
     data_limit: int | None = None
+    #: Explicit (format, precision) files instead of formats x precisions (the packaged
+    #: models need ONNX fp32 + int8 and TFLite int8 only, not a TFLite fp32 conversion).
+    pairs: tuple[tuple[str, str], ...] | None = None
+
+    def wanted(self) -> tuple[tuple[str, str], ...]:
+        return self.pairs or tuple((f, p) for f in self.formats for p in self.precisions)
 
 
 @dataclass
@@ -150,7 +156,7 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
     opts.out.mkdir(parents=True, exist_ok=True)
     timings["load"] = time.perf_counter() - start
     calib_images = None
-    if {"int8", "a16w8"} & set(opts.precisions):
+    if {"int8", "a16w8"} & {p for _, p in opts.wanted()}:
         calib_images = clean_images(opts.calib, model.spec.channels, opts.calib_count)
     steps = _plan(opts)
     written: list[Exported] = []
@@ -171,15 +177,12 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
 
 
 def _plan(opts: ExportOptions) -> list[tuple[str, Any]]:
-    steps: list[tuple[str, Any]] = []
-    if "onnx" in opts.formats:
-        for precision in opts.precisions:
-            steps.append((f"onnx {precision}", _onnx_step(precision)))
-    if "tflite" in opts.formats:
-        for tile in opts.tiles:
-            for precision in opts.precisions:
-                steps.append((f"tflite {precision} {tile[0]}x{tile[1]}",
-                              _tflite_step(precision, tile)))
+    wanted = opts.wanted()
+    steps: list[tuple[str, Any]] = [(f"onnx {precision}", _onnx_step(precision))
+                                    for fmt, precision in wanted if fmt == "onnx"]
+    for tile in opts.tiles:
+        steps += [(f"tflite {precision} {tile[0]}x{tile[1]}", _tflite_step(precision, tile))
+                  for fmt, precision in wanted if fmt == "tflite"]
     return steps
 
 

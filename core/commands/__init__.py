@@ -14,12 +14,13 @@ from edgerestore.commands import (
     generate,
     macs,
     map_check,
+    models,
     restore,
     samples,
     train,
 )
 
 COMMAND_MODULES = [
-    demo, train, evaluate, export, denoise, restore, generate, map_check, macs, bench,
+    demo, train, evaluate, export, denoise, restore, models, generate, map_check, macs, bench,
     samples, add_noise, compare,
 ]

@@ -20,7 +20,14 @@ from edgerestore.export import EXTRA_PRECISIONS, FORMATS, PRECISIONS
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export weights to ONNX / TFLite with parity checks",
                        description=__doc__)
-    p.add_argument("--model", type=Path, required=True, help="weights (.safetensors)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", type=Path, help="weights (.safetensors)")
+    which.add_argument("--shipped", nargs="*", metavar="NAME",
+                       help="rebuild the models packaged with edgerestore (all, or the NAMEs) "
+                            "from models/weights; models whose files match their weights "
+                            "hash are skipped")
+    p.add_argument("--force", action="store_true",
+                   help="with --shipped: re-export even models that are up to date")
     p.add_argument("--format", choices=(*FORMATS, "all"), default="all")
     p.add_argument("--precision", nargs="+", choices=(*PRECISIONS, *EXTRA_PRECISIONS, "all"),
                    default=["all"], help="one or more; all = fp32 fp16 int8 (a16w8, int16 "
@@ -39,7 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path,
                    help="also check parity on this folder of clean images (read in place)")
     p.add_argument("--data-limit", type=int, help="only the first N images of --data")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--out", type=Path,
+                   help="output folder (required with --model; --shipped writes into the "
+                        "package)")
     p.set_defaults(func=run)
 
 
@@ -52,6 +61,10 @@ def _tile(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.shipped is not None:
+        return run_shipped(args)
+    if args.out is None:
+        raise InputError("--out is required with --model")
     formats = FORMATS if args.format == "all" else (args.format,)
     precisions = tuple(dict.fromkeys(
         p for choice in args.precision for p in (PRECISIONS if choice == "all" else (choice,))))
@@ -81,6 +94,31 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(report))
     print(f"report: {args.out / 'report.json'}")
+    return 0
+
+
+def run_shipped(args: argparse.Namespace) -> int:
+    """Rebuild the packaged models; prints one line per model and the total time."""
+    import time
+
+    require("torch", package="torch", extra="train", purpose="exporting the packaged models")
+    for module, package in (("onnx", "onnx"), ("onnxslim", "onnxslim"),
+                            ("litert_torch", "litert-torch"), ("ai_edge_litert", "ai-edge-litert")):
+        if importlib.util.find_spec(module) is None:
+            raise MissingDependencyError(package, "export", "exporting the packaged models")
+    from edgerestore.export.shipped import export_shipped
+    from edgerestore.runtime.packaged import PACKAGED_DIR
+
+    start = time.perf_counter()
+    outcomes = export_shipped(tuple(args.shipped), force=args.force,
+                              out=args.out or PACKAGED_DIR)
+    for o in outcomes:
+        print(f"{o.name:<28} {o.status:<11} {o.seconds:6.0f} s  {o.detail}".rstrip())
+    print(f"packaged models: {args.out or PACKAGED_DIR} "
+          f"({time.perf_counter() - start:.0f} s in all)")
+    failed = [o.name for o in outcomes if o.status == "failed"]
+    if failed:
+        raise InputError(f"export failed for {', '.join(failed)}; their previous files are kept")
     return 0
 
 

@@ -1,0 +1,85 @@
+"""Options shared by the restoration commands: which model, which backend, many files.
+
+``--model`` takes a packaged name or a file; without it the command uses the
+packaged default for the image (see :mod:`edgerestore.runtime.packaged`). Kept in
+one place so ``denoise`` and ``deblur | inpaint | upscale`` spell them the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from edgerestore import argtypes
+from edgerestore.errors import InputError
+from edgerestore.runtime.packaged import BACKENDS, PRECISIONS, SHIPPED
+
+
+def add_model_args(p: argparse.ArgumentParser, *flags: str, dest: str, what: str) -> None:
+    """``flags`` (e.g. ``--model``) naming the model, plus ``--backend`` / ``--precision``."""
+    p.add_argument(*flags, dest=dest, metavar="NAME_OR_PATH",
+                   help=f"{what}: a packaged model ({', '.join(SHIPPED)}; see "
+                        "`edgerestore models`) or a file (.onnx, .tflite, .safetensors); "
+                        "default: the packaged default for the image")
+    p.add_argument("--backend", choices=BACKENDS,
+                   help="for a packaged model: run its file for this backend (default: the "
+                        "fastest installed one)")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="for a packaged model: run its file of this precision (default: the "
+                        "fastest)")
+
+
+def add_batch_args(p: argparse.ArgumentParser) -> None:
+    """Options that apply when the inputs are several files, folders or globs."""
+    p.add_argument("--jobs", type=argtypes.int_range(1, 256), default=1,
+                   help="with several inputs: files restored in parallel processes (default 1)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="with several inputs: replace outputs that already exist (default: "
+                        "skip them)")
+
+
+
+def model_path(args: argparse.Namespace, task: str, channels: int | None = None,
+               *, dest: str = "model") -> Path | None:
+    """The file ``args.<dest>`` names (packaged name or path) for ``task``.
+
+    With no model given it is the packaged default for ``channels`` images, or None
+    while ``channels`` is not known yet (read the image, then call again).
+    """
+    from edgerestore.runtime.packaged import resolve
+
+    given = getattr(args, dest)
+    if given is None and channels is None:
+        return None
+    return resolve(None if given is None else str(given), task=task, channels=channels,
+                   backend=args.backend, precision=args.precision)
+
+
+def run_many(args: argparse.Namespace, task: str, **work_options: Any) -> int:
+    """Restore every input of a batch into the ``-o`` folder (``denoise`` / ``deblur``).
+
+    ``work_options`` go to the per-file function (the deblur kernel and solver options).
+    """
+    from edgerestore import batch
+
+    if getattr(args, "in_place", False):
+        raise InputError("--in-place applies to one input; a batch writes into the -o folder")
+    pairs, skipped = batch.plan(args.input, args.output, overwrite=args.overwrite)
+    model = getattr(args, "model", None) or getattr(args, "denoiser", None)
+    work = partial(batch.denoise_one if task == "denoise" else batch.deblur_one,
+                   model=None if model is None else str(model), backend=args.backend,
+                   precision=args.precision, sigma=args.sigma,
+                   threads=batch.threads_per_job(args.threads, args.jobs),
+                   bit_depth=args.bit_depth, **work_options)
+    failures = batch.run(pairs, work, args.jobs)
+    return batch.report(failures, len(pairs), skipped)
+
+
+def one_input(args: argparse.Namespace) -> Path:
+    """The single input of a command that has no batch mode."""
+    if len(args.input) != 1 or args.input[0].is_dir():
+        raise InputError(f"{args.command} takes one input image; only denoise and deblur "
+                         "restore several files at once")
+    return args.input[0]

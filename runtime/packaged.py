@@ -1,0 +1,177 @@
+"""The models that ship inside the package: names, files and defaults, torch-free.
+
+``pip install edgerestore`` brings exported files of the default models (written by
+``edgerestore export --shipped`` into the ``packaged/`` folder beside this module,
+indexed by ``packaged/models.json``), so a user can restore a photo without torch
+and without exporting anything. This module turns what a user types into one file:
+
+* a path to an ``.onnx`` / ``.tflite`` (or ``.safetensors``) file is used as it is;
+* a packaged name (``blindspot_gauss25_rgb``) picks one of that model's files: the
+  fastest one (by the latency measured when it was exported) among the installed
+  backends, unless a backend or precision is asked for;
+* no model at all picks the default for the task and the image's channel count.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from edgerestore.errors import InputError, ModelFileError
+
+PACKAGED_DIR = Path(__file__).resolve().parent / "packaged"
+MANIFEST = "models.json"
+BACKENDS = ("onnxruntime", "litert")
+PRECISIONS = ("fp32", "int8")
+#: Every packaged model, what it is for, in listing order.
+SHIPPED = {
+    "blindspot_gauss25_rgb": "colour denoiser, sigma 25 (faithful architecture)",
+    "blindspot_eff_gauss25_rgb": "colour denoiser, sigma 25 (efficient, 2.3x fewer MACs)",
+    "blindspot_gauss5_50_rgb": "colour denoiser trained on sigma 5-50",
+    "blindspot_gauss25_gray": "grey denoiser, sigma 25",
+    "map_rgb": "colour MAP denoiser: the prior of deblur / inpaint / upscale",
+    "map_gray": "grey MAP denoiser: the prior of deblur / inpaint / upscale",
+}
+#: (task, channels) -> the model used when none is named.
+DEFAULTS = {
+    ("denoise", 3): "blindspot_gauss25_rgb",
+    ("denoise", 1): "blindspot_gauss25_gray",
+    ("prior", 3): "map_rgb",
+    ("prior", 1): "map_gray",
+}
+MODEL_SUFFIXES = (".onnx", ".tflite", ".safetensors")
+
+
+@dataclass(frozen=True)
+class PackagedFile:
+    """One exported file of a packaged model, as ``models.json`` describes it."""
+
+    path: Path
+    format: str
+    precision: str
+    backend: str
+    size_bytes: int
+    ms_256: float | None
+    parity: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A packaged model: its index entry and its files."""
+
+    name: str
+    task: str  # "denoise" (blind-spot) or "prior" (MAP denoiser for plug-and-play)
+    channels: int
+    entry: dict[str, Any]
+    files: tuple[PackagedFile, ...]
+
+    @property
+    def default_for(self) -> str | None:
+        """'colour' / 'grey' when this is the default model of its task, else None."""
+        if DEFAULTS.get((self.task, self.channels)) != self.name:
+            return None
+        return "colour" if self.channels == 3 else "grey"
+
+
+def read_manifest(path: Path | None = None) -> dict[str, Any]:
+    """The raw ``models.json`` (``{"models": {name: entry}}``)."""
+    path = path or PACKAGED_DIR / MANIFEST
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no packaged models index; this install carries no "
+                             "models (run `edgerestore export --shipped` in a checkout)")
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: packaged models index is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
+        raise ModelFileError(f"{path}: packaged models index has no 'models' table")
+    return data
+
+
+@cache
+def packaged_models() -> dict[str, PackagedModel]:
+    """Every packaged model by name (read once per process)."""
+    models = {}
+    for name, entry in read_manifest()["models"].items():
+        files = tuple(PackagedFile(PACKAGED_DIR / f["file"], f["format"], f["precision"],
+                                   f["backend"], int(f["size_bytes"]),
+                                   f.get("ms_256x256_1thread"), f.get("parity_samples"))
+                      for f in entry["files"])
+        models[name] = PackagedModel(name, entry["task"], int(entry["channels"]), entry, files)
+    return models
+
+
+def installed_backends() -> tuple[str, ...]:
+    """The inference backends importable here (onnxruntime is in the base install)."""
+    modules = {"onnxruntime": "onnxruntime", "litert": "ai_edge_litert"}
+    return tuple(b for b in BACKENDS if importlib.util.find_spec(modules[b]) is not None)
+
+
+def choose_file(name: str, backend: str | None = None, precision: str | None = None
+                ) -> PackagedFile:
+    """The file of packaged model ``name`` to run: the fastest that fits the request.
+
+    Without ``backend`` only installed backends are considered, so a base install
+    (onnxruntime only) never picks a TFLite file it cannot open; naming a backend
+    that is not installed picks its file anyway and opening it names the extra.
+    """
+    model = _model(name)
+    backends = (backend,) if backend else installed_backends()
+    fits = [f for f in model.files
+            if f.backend in backends and (precision is None or f.precision == precision)]
+    if not fits:
+        raise InputError(f"packaged model {name} has no {precision or ''} file for "
+                         f"{backend or ' or '.join(backends) or 'any installed backend'} "
+                         f"(it has: {', '.join(f.path.name for f in model.files)})")
+    return min(fits, key=lambda f: (f.ms_256 is None, f.ms_256 or 0.0))
+
+
+def default_name(task: str, channels: int) -> str:
+    """The packaged model used for ``task`` ('denoise' / 'prior') on a C-channel image."""
+    try:
+        return DEFAULTS[(task, channels)]
+    except KeyError:
+        raise InputError(f"no packaged {task} model for {channels}-channel images; "
+                         "pass --model") from None
+
+
+def resolve(model: str | Path | None, *, task: str, channels: int | None = None,
+            backend: str | None = None, precision: str | None = None) -> Path:
+    """A model argument (path, packaged name or None) as the file to open.
+
+    ``channels`` picks the default when ``model`` is None (required then).
+    """
+    if backend is not None and backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if precision is not None and precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; choose from "
+                         f"{', '.join(PRECISIONS)}")
+    if model is None:
+        if channels is None:
+            raise InputError("no model given and no image to choose a default for")
+        return choose_file(default_name(task, channels), backend, precision).path
+    text = str(model)
+    if isinstance(model, str) and text in SHIPPED:
+        return choose_file(text, backend, precision).path
+    path = Path(model)
+    if path.suffix.lower() in MODEL_SUFFIXES or path.exists():
+        if backend or precision:
+            raise InputError("--backend / --precision choose among the files of a packaged "
+                             f"model; {path} is a file")
+        if not path.is_file():
+            raise ModelFileError(f"{path}: no such model file")
+        return path
+    raise InputError(f"{text!r} is neither a model file nor a packaged model "
+                     f"(packaged: {', '.join(SHIPPED)})")
+
+
+def _model(name: str) -> PackagedModel:
+    models = packaged_models()
+    if name not in models:
+        raise ModelFileError(f"packaged model {name} is missing from this install "
+                             f"(has: {', '.join(models) or 'none'}); reinstall edgerestore")
+    return models[name]
