@@ -19,7 +19,7 @@ from typing import NoReturn
 from edgerestore import __version__
 from edgerestore.commands import COMMAND_MODULES
 from edgerestore.console import log, setup_logging
-from edgerestore.errors import EdgeRestoreError
+from edgerestore.errors import EdgeRestoreError, one_line
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -70,14 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EdgeRestoreError as exc:
         if args.debug:
             raise
-        log.error("error: %s", exc)
+        log.error("error: %s", one_line(exc))
         return EXIT_USER_ERROR
     except OSError as exc:
         # The environment, not the program: unreadable input, full disk, read-only folder.
         if args.debug:
             raise
         where = f"{exc.filename}: " if exc.filename else ""
-        log.error("error: %s%s", where, exc.strerror or exc)
+        log.error("error: %s%s", where, one_line(exc.strerror or exc))
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         log.error("interrupted")

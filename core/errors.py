@@ -39,6 +39,11 @@ class MissingDependencyError(EdgeRestoreError):
         super().__init__(f"{purpose} needs the '{package}' package: {install}")
 
 
+def one_line(exc: BaseException | str) -> str:
+    """A message on one line: native libraries (onnxruntime, libpng) embed line breaks."""
+    return " ".join(str(exc).split())
+
+
 def require(module: str, *, package: str, extra: str, purpose: str):
     """Import an optional module, or raise :class:`MissingDependencyError` naming the extra."""
     import importlib

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from edgerestore.errors import InputError, ModelFileError, require
+from edgerestore.errors import InputError, ModelFileError, one_line, require
 from edgerestore.runtime.model_metadata import read_metadata
 
 BACKENDS = ("onnxruntime", "litert")
@@ -101,7 +101,7 @@ class OnnxSession(Session):
             self._session = ort.InferenceSession(str(path), so,
                                                  providers=list(options.onnx_providers))
         except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelFileError(f"{path}: onnxruntime cannot load it ({exc})") from exc
+            raise ModelFileError(f"{path}: onnxruntime cannot load it ({one_line(exc)})") from exc
         self.created_s = time.perf_counter() - start
         actual = [i.name for i in self._session.get_inputs()]
         if sorted(actual) != sorted(self.input_names):
@@ -109,7 +109,11 @@ class OnnxSession(Session):
                                  f"{self.input_names}; the file was altered or mislabelled")
 
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        return self._session.run(None, feeds)[0]
+        try:
+            return self._session.run(None, feeds)[0]
+        except Exception as exc:  # onnxruntime's untyped errors: the graph refused the input
+            raise ModelFileError(f"{self.path}: the model refused its input, which follows "
+                                 f"its card ({one_line(exc)})") from exc
 
 
 class LiteRTSession(Session):
@@ -130,7 +134,7 @@ class LiteRTSession(Session):
                                       experimental_op_resolver_type=resolver)
             self._runner = interpreter.get_signature_runner()
         except Exception as exc:  # LiteRT raises untyped errors for damaged files
-            raise ModelFileError(f"{path}: LiteRT cannot load it ({exc})") from exc
+            raise ModelFileError(f"{path}: LiteRT cannot load it ({one_line(exc)})") from exc
         self.created_s = time.perf_counter() - start
         actual = list(interpreter.get_signature_list().get("serving_default", {})
                       .get("inputs", []))
@@ -139,7 +143,11 @@ class LiteRTSession(Session):
                                  f"{self.input_names}; the file was altered or mislabelled")
 
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        return next(iter(self._runner(**feeds).values()))
+        try:
+            return next(iter(self._runner(**feeds).values()))
+        except Exception as exc:  # LiteRT's untyped errors: the graph refused the input
+            raise ModelFileError(f"{self.path}: the model refused its input, which follows "
+                                 f"its card ({one_line(exc)})") from exc
 
 
 def open_session(path: str | Path, options: SessionOptions | None = None) -> Session:

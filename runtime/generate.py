@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from edgerestore.errors import InputError, MissingDependencyError, ModelFileError
+from edgerestore.errors import InputError, MissingDependencyError, ModelFileError, one_line
 from edgerestore.runtime.atomic import check_output
 from edgerestore.runtime.image_io import write_image
 from edgerestore.runtime.model_metadata import read_card
@@ -49,7 +49,8 @@ class ExportedGenerator:
         try:
             session = ort.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelFileError(f"{self.path}: onnxruntime cannot load it ({exc})") from exc
+            raise ModelFileError(f"{self.path}: onnxruntime cannot load it "
+                                 f"({one_line(exc)})") from exc
         return lambda z: session.run(None, {self.input_name: z})[0]
 
     def _tflite_runner(self) -> Any:
@@ -61,7 +62,7 @@ class ExportedGenerator:
         try:
             runner = Interpreter(model_path=str(self.path)).get_signature_runner()
         except Exception as exc:  # LiteRT raises untyped errors for damaged files
-            raise ModelFileError(f"{self.path}: LiteRT cannot load it ({exc})") from exc
+            raise ModelFileError(f"{self.path}: LiteRT cannot load it ({one_line(exc)})") from exc
         return lambda z: next(iter(runner(**{self.input_name: z}).values()))
 
     def latents(self, n: int, seed: int) -> np.ndarray:
@@ -78,7 +79,11 @@ class ExportedGenerator:
             short = step - len(chunk)
             if short:
                 chunk = np.concatenate([chunk, np.zeros((short, z.shape[1]), np.float32)])
-            out = np.asarray(self._run(np.ascontiguousarray(chunk)), np.float32)
+            try:
+                out = np.asarray(self._run(np.ascontiguousarray(chunk)), np.float32)
+            except Exception as exc:  # the backends' untyped errors: the graph refused z
+                raise ModelFileError(f"{self.path}: the model refused latents of the size its "
+                                     f"card gives ({one_line(exc)})") from exc
             if out.size != len(chunk) * math.prod(self.output_shape):
                 raise ModelFileError(f"{self.path}: the model returned shape {out.shape}; its "
                                      f"card promises {len(chunk)} x {self.output_shape}")

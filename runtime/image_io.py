@@ -88,6 +88,9 @@ def _read_with_pillow(data: bytes, name: str, max_pixels: int) -> tuple[np.ndarr
         with warnings.catch_warnings():
             # Our own budget replaces Pillow's bomb warning; its hard error still applies.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # A damaged EXIF block is skipped by Pillow (orientation then stays as is);
+            # its multi-line UserWarning would only clutter the one-line output.
+            warnings.simplefilter("ignore", UserWarning)
             img = Image.open(io.BytesIO(data))
             fmt = img.format or "unknown"
             _check_budget(name, img.width, img.height, max_pixels)

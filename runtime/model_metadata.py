@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgerestore.errors import ModelFileError
+from edgerestore.errors import ModelFileError, one_line
 from edgerestore.runtime.model_card import ModelCard, parse_card, parse_card_text
 
 METADATA_KEY = "edgerestore"
@@ -68,7 +68,7 @@ def _embedded_onnx(path: Path) -> str | None:
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-        raise ModelFileError(f"{path}: not a loadable ONNX model ({exc})") from exc
+        raise ModelFileError(f"{path}: not a loadable ONNX model ({one_line(exc)})") from exc
     return session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
 
 

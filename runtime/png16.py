@@ -17,7 +17,7 @@ import zlib
 
 import numpy as np
 
-from edgerestore.errors import ImageError, require
+from edgerestore.errors import ImageError, one_line, require
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CHANNELS = {2: 3, 6: 4}  # colour type -> samples per pixel (truecolour, truecolour+alpha)
@@ -78,7 +78,7 @@ def decode(data: bytes, name: str) -> np.ndarray:
     try:
         pixels = codecs.png_decode(data)
     except Exception as exc:  # libpng's errors arrive as several untyped exceptions
-        raise ImageError(f"{name}: PNG is corrupt or truncated ({exc})") from exc
+        raise ImageError(f"{name}: PNG is corrupt or truncated ({one_line(exc)})") from exc
     if pixels.shape != (height, width, channels) or pixels.dtype != np.uint16:
         raise ImageError(f"{name}: PNG decoded to {pixels.shape} {pixels.dtype}, not the "
                          f"{height}x{width}x{channels} 16-bit image its header declares")

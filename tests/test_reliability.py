@@ -334,3 +334,11 @@ def test_item7_a_card_that_is_a_json_list(tmp_path):
 
     with pytest.raises(ModelFileError, match="JSON list"):
         parse_card_text(json.dumps([1, 2]), "x.onnx")
+
+
+def test_item7_a_card_whose_channels_contradict_the_graph(tmp_path, capsys, photo):
+    model = make_onnx_denoiser(tmp_path / "m.onnx", card={"channels": 1})
+    grey = tmp_path / "grey.png"
+    write_image(grey, np.full((16, 16, 1), 0.5, np.float32))
+    code, err = cli(capsys, "denoise", grey, "-o", tmp_path / "o.png", "--model", model)
+    assert code == 2 and one_line_error(err) and "refused its input" in err
