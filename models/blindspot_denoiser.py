@@ -90,13 +90,19 @@ class BlindSpotDenoiser(nn.Module):
 
         ``level`` is the true per-image level for ``known`` mode and ignored otherwise.
         """
-        raw = self(noisy).float()
+        return self.nll(self(noisy), noisy, level)
+
+    def nll(self, raw: Tensor, noisy: Tensor, level: Tensor | None) -> Tensor:
+        """:meth:`loss` given the backbone's output ``raw`` (computed by a wrapper, e.g. DDP).
+
+        The likelihood maths runs in fp32 whatever precision produced ``raw``.
+        """
         if self.sigma_mode == "known":
             if level is None:
                 raise InputError("known-sigma training needs the noise level")
         else:
             level = self.estimated_level(noisy)
-        return gaussian_head.nll_loss(raw, noisy.float(), self.level_to_param(level),
+        return gaussian_head.nll_loss(raw.float(), noisy.float(), self.level_to_param(level),
                                       self.noise_model)
 
     @torch.no_grad()
@@ -116,11 +122,3 @@ class BlindSpotDenoiser(nn.Module):
                 "noise_model": self.noise_model, "sigma_mode": self.sigma_mode,
                 "backbone": self.backbone.config()}
 
-
-def build_blindspot_denoiser(backbone: dict[str, Any], channels: int,
-                             noise_model: NoiseModel = "gauss",
-                             sigma_mode: SigmaMode = "known") -> BlindSpotDenoiser:
-    """Rebuild from :meth:`BlindSpotDenoiser.config` (the registry's entry)."""
-    from edgerestore.models.registry import build_model
-
-    return BlindSpotDenoiser(build_model(backbone), channels, noise_model, sigma_mode)

@@ -1,23 +1,30 @@
-"""Training patches from a folder of images, sampled deterministically per step.
+"""Training patches from folders of images, sampled deterministically per step and item.
 
-Images are decoded once (with the runtime's reader, so the same EXIF/bit-depth rules
-apply) and kept as uint8 in memory: CBSD400 is ~46 MB that way. Every batch is
-drawn from a generator seeded with ``(seed, step)``, which makes a resumed run see
-exactly the batches an uninterrupted run would have seen, with no sampler state to
-checkpoint.
+Images are listed up front but decoded lazily (with the runtime's reader, so the
+same EXIF/bit-depth rules apply) and kept as uint8 in a cache bounded in bytes: the
+400 CBSD400 images stay in memory (~46 MB), while a folder of 50,000 photos is
+decoded as patches need them. Every patch is drawn from a generator seeded with
+``(seed, step, item)``: a resumed run sees exactly the batches an uninterrupted run
+would have seen, and each data-parallel rank draws only its own items of the global
+batch, identical to the ones a single process would draw.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from edgerestore.console import progress
 from edgerestore.errors import InputError
 from edgerestore.runtime.image_io import read_image, to_uint
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+
+#: Decoded training images kept in memory, in bytes (older ones are decoded again).
+CACHE_BYTES = 2 * 1024**3
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -29,16 +36,6 @@ def list_images(folder: str | Path) -> list[Path]:
     if not files:
         raise InputError(f"{folder}: contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return files
-
-
-def load_images(folder: str | Path, channels: int, limit: int | None = None) -> list[np.ndarray]:
-    """Decode a folder into uint8 HxWxC arrays with ``channels`` = 1 (grey) or 3 (RGB)."""
-    files = list_images(folder)[:limit]
-    images = []
-    for path in progress(files, desc=f"load {Path(folder).name}", unit="img"):
-        pixels, _info = read_image(path)
-        images.append(to_uint(convert_channels(pixels, channels, str(path))))
-    return images
 
 
 def convert_channels(image: np.ndarray, channels: int, name: str = "image") -> np.ndarray:
@@ -54,23 +51,58 @@ def convert_channels(image: np.ndarray, channels: int, name: str = "image") -> n
     return np.repeat(image, 3, axis=2)
 
 
-def sample_batch(
-    images: list[np.ndarray], batch: int, size: int, seed: int, step: int
-) -> np.ndarray:
-    """A float32 NxCxHxW batch of random crops with random flips and 90-degree rotations."""
-    rng = np.random.default_rng([seed, step])
-    out = []
-    for _ in range(batch):
-        img = images[rng.integers(len(images))]
+class ImageSource:
+    """The training images of one or more folders, decoded on first use and cached."""
+
+    def __init__(self, folders: str | Path | Sequence[str | Path], channels: int,
+                 limit: int | None = None, cache_bytes: int = CACHE_BYTES) -> None:
+        if isinstance(folders, str | Path):
+            folders = [folders]
+        self.files = [f for folder in folders for f in list_images(folder)][:limit]
+        self.channels = channels
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_bytes, self._held = cache_bytes, 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        """Image ``index`` as uint8 HxWxC."""
+        with self._lock:
+            if index in self._cache:
+                self._cache.move_to_end(index)
+                return self._cache[index]
+        path = self.files[index]
+        pixels, _info = read_image(path)
+        image = to_uint(convert_channels(pixels, self.channels, str(path)))
+        with self._lock:
+            self._cache[index] = image
+            self._held += image.nbytes
+            while self._held > self._cache_bytes and len(self._cache) > 1:
+                _, old = self._cache.popitem(last=False)
+                self._held -= old.nbytes
+        return image
+
+
+def sample_patch(images: ImageSource, size: int, seed: int, step: int,
+                 item: int) -> np.ndarray:
+    """One float32 CxHxW random crop with a random flip and 90-degree rotation."""
+    rng = np.random.default_rng([seed, step, item])
+    img = images[int(rng.integers(len(images)))]
+    h, w = img.shape[:2]
+    if h < size or w < size:
+        pad = ((0, max(0, size - h)), (0, max(0, size - w)), (0, 0))
+        img = np.pad(img, pad, mode="reflect")
         h, w = img.shape[:2]
-        if h < size or w < size:
-            pad = ((0, max(0, size - h)), (0, max(0, size - w)), (0, 0))
-            img = np.pad(img, pad, mode="reflect")
-            h, w = img.shape[:2]
-        y, x = rng.integers(h - size + 1), rng.integers(w - size + 1)
-        crop = img[y:y + size, x:x + size]
-        crop = np.rot90(crop, k=int(rng.integers(4)))
-        if rng.random() < 0.5:
-            crop = crop[:, ::-1]
-        out.append(np.ascontiguousarray(crop.transpose(2, 0, 1)))
-    return np.stack(out).astype(np.float32) / 255.0
+    y, x = rng.integers(h - size + 1), rng.integers(w - size + 1)
+    crop = np.rot90(img[y:y + size, x:x + size], k=int(rng.integers(4)))
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    return crop.transpose(2, 0, 1).astype(np.float32) / 255.0
+
+
+def sample_batch(images: ImageSource, items: range | Sequence[int], size: int, seed: int,
+                 step: int) -> np.ndarray:
+    """A float32 NxCxHxW batch: the patches ``items`` of step ``step``'s global batch."""
+    return np.stack([sample_patch(images, size, seed, step, i) for i in items])

@@ -5,16 +5,14 @@ convolved with the noise model; no clean target is used. For benchmarks the nois
 synthesised on the fly from clean images; ``already_noisy`` trains directly on real
 noisy photos, which is the point of self-supervision.
 
-Runs are resumable: a checkpoint (weights, optimiser, step, wall time) is written
-atomically every ``checkpoint_every`` steps, and batches depend only on
-``(seed, step)`` (see :mod:`patches`), so a run killed with -9 and resumed sees the
-same data as one that never stopped.
+The loop itself (bf16, channels_last, torchrun data parallelism, budgets, signals,
+prefetching) is :mod:`train_engine`'s; runs are resumable and batches depend only on
+``(seed, step, item)``, so a run killed with -9 and resumed sees the same data as one
+that never stopped.
 """
 
 from __future__ import annotations
 
-import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,22 +20,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from edgerestore.console import log, progress
+from edgerestore.console import log
 from edgerestore.errors import InputError
 from edgerestore.models import gaussian_head
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
 from edgerestore.models.evaluate import noisy_set, score, torch_denoiser
-from edgerestore.models.patches import load_images, sample_batch
+from edgerestore.models.patches import ImageSource, sample_batch
 from edgerestore.models.registry import build_model
-from edgerestore.models.run_state import (
-    RunSettings,
-    hardware,
-    load_checkpoint,
-    resolve_device,
-    save_checkpoint,
-)
-from edgerestore.models.schedule import ramped_lr
-from edgerestore.models.weights_io import save_weights
+from edgerestore.models.run_state import RunSettings
+from edgerestore.models.train_engine import LoopState, Outputs, TrainingRun
+from edgerestore.models.weights_io import load_weights
 from edgerestore.runtime.noise import NoiseSpec
 
 
@@ -50,7 +42,7 @@ class BlindSpotTraining(RunSettings):
     already_noisy: bool = False
     arch: str = "dilated_blindspot"
     backbone: dict[str, Any] = field(default_factory=dict)
-    steps: int = 10000
+    steps: int | None = 10000
     batch: int = 4
     patch: int = 64
     lr: float = 3e-4
@@ -67,15 +59,14 @@ def build(cfg: BlindSpotTraining) -> BlindSpotDenoiser:
                              cfg.sigma_mode)  # type: ignore[arg-type]
 
 
-def _noisy_batch(clean: np.ndarray, spec: NoiseSpec, seed: int, step: int,
-                 already_noisy: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Add per-image noise (levels drawn per image) to an NCHW batch."""
-    rng = np.random.default_rng([seed, step, 1])
+def noisy_batch(clean: np.ndarray, spec: NoiseSpec, seed: int, step: int, items: range,
+                already_noisy: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Add per-image noise (levels drawn per item of the global batch) to an NCHW batch."""
     if already_noisy:
         return clean, np.full(len(clean), spec.low)
     out, levels = [], []
-    for img in clean:
-        noisy, level = spec.apply(img, rng)
+    for img, item in zip(clean, items, strict=True):
+        noisy, level = spec.apply(img, np.random.default_rng([seed, step, item, 1]))
         out.append(noisy)
         levels.append(level)
     return np.stack(out).astype(np.float32), np.array(levels)
@@ -83,91 +74,72 @@ def _noisy_batch(clean: np.ndarray, spec: NoiseSpec, seed: int, step: int,
 
 def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
     """Train (or resume) a run; writes checkpoints, final weights and the model card."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)
     spec = NoiseSpec.parse(cfg.noise)
-    run_dir = Path(cfg.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = run_dir / "checkpoint.pt"
-    model = build(cfg).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
-    step, elapsed, history = 0, 0.0, []
-    if resume:
-        state = load_checkpoint(ckpt_path, asdict(cfg), device)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        step, elapsed, history = state["step"], state["elapsed"], state["history"]
-        log.info("resumed %s at step %d", ckpt_path, step)
-    images = load_images(cfg.data, cfg.channels, cfg.limit_images)
-    dev_noise = spec if not spec.is_range else NoiseSpec.parse("gauss:25")
-    dev = (noisy_set(cfg.dev_images, dev_noise, 0, cfg.channels, cfg.dev_count)
-           if cfg.dev_images else None)
-    use_amp = cfg.amp and device == "cuda"
-    model.train()
-    bar = progress(range(step, cfg.steps), desc="train blindspot", unit="step",
-                   total=cfg.steps - step)
-    t_last, seen_last = time.perf_counter(), 0
-    base_elapsed, t_start = elapsed, time.perf_counter()
-    running = None
-    for step in bar:
-        lr = ramped_lr(step, cfg.steps, cfg.lr)
-        for group in opt.param_groups:
-            group["lr"] = lr
-        clean = sample_batch(images, cfg.batch, cfg.patch, cfg.seed, step)
-        noisy, levels = _noisy_batch(clean, spec, cfg.seed, step, cfg.already_noisy)
-        x = torch.from_numpy(noisy).to(device)
-        lv = torch.from_numpy(levels).to(device, torch.float32)
-        lv = lv / 255.0 if spec.kind == "gauss" else lv
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-            loss = model.loss(x, lv)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        done = step + 1
-        if hasattr(bar, "set_postfix"):
-            now = time.perf_counter()
-            seen_last += cfg.batch
-            if now - t_last > 1.0:
-                bar.set_postfix(loss=f"{running:.4f}", img_s=f"{seen_last / (now - t_last):.1f}")
-                t_last, seen_last = now, 0
-        if done % cfg.checkpoint_every == 0 or done == cfg.steps:
-            elapsed = base_elapsed + time.perf_counter() - t_start
-            entry = {"step": done, "loss": running, "lr": lr}
-            if dev:
-                model.eval()
-                entry["dev_psnr"] = score(torch_denoiser(model, "posterior", spec.kind, device),
-                                          dev, desc="dev", with_ssim=False)["psnr"]
-                model.train()
-            history.append(entry)
-            log.info("step %d loss %.4f%s", done, running,
-                     f" dev PSNR {entry['dev_psnr']:.2f} dB" if "dev_psnr" in entry else "")
-            save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                        "step": done, "elapsed": elapsed,
-                                        "settings": asdict(cfg), "history": history})
-    model.eval()
-    card = {
-        "name": Path(cfg.out).stem,
-        "task": "denoise",
-        "method": "blind-spot self-supervised denoiser (Honzatko et al. 2020; head of "
-                  "Laine et al. 2019)" if cfg.arch == "dilated_blindspot" else
-                  "Laine et al. 2019 blind-spot U-Net",
-        "command": " ".join(["edgerestore", *sys.argv[1:]]) if sys.argv else "",
-        "training": {**asdict(cfg), "images_seen": cfg.steps * cfg.batch,
-                     "training_images": len(images), "data_name": Path(cfg.data).name,
-                     "clean_targets_used": False},
-        "noise": str(spec),
-        "sigma": spec.low if spec.kind == "gauss" and not spec.is_range else None,
-        "dev_set": (f"{Path(cfg.dev_images).name}, first {cfg.dev_count} images, "
-                    f"{dev_noise}, seed 0, posterior mean") if dev else None,
-        "hardware": hardware(device),
-        "wall_time_s": round(elapsed, 1),
-        "history": history,
-    }
-    if history and "dev_psnr" in history[-1]:
-        card["dev_psnr"] = history[-1]["dev_psnr"]
-    save_weights(model, model.config(), cfg.out, card)
-    log.info("wrote %s (%.0f s of training)", cfg.out, elapsed)
-    return card
+    run = TrainingRun(cfg, "train blindspot")
+    with run:
+        model = build(cfg)
+        if cfg.init_from and not resume:
+            source, _ = load_weights(cfg.init_from)
+            try:
+                model.load_state_dict(source.state_dict())
+            except RuntimeError as exc:
+                raise InputError(f"{cfg.init_from}: does not match this architecture "
+                                 f"({str(exc).splitlines()[0]})") from exc
+            log.info("initialised from %s", cfg.init_from)
+        model = run.place(model)
+        net = run.ctx.wrap(model, run.device)
+        opt = run.adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
+        images = ImageSource(cfg.data, cfg.channels, cfg.limit_images)
+        dev_noise = spec if not spec.is_range else NoiseSpec.parse("gauss:25")
+        dev = (noisy_set(cfg.dev_images, dev_noise, 0, cfg.channels, cfg.dev_count)
+               if cfg.dev_images and run.ctx.is_main else None)
+        share = run.ctx.share(cfg.batch)
+        scale = 1 / 255.0 if spec.kind == "gauss" else 1.0
+
+        def make_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+            clean = sample_batch(images, share, cfg.patch, cfg.seed, step)
+            noisy, levels = noisy_batch(clean, spec, cfg.seed, step, share, cfg.already_noisy)
+            return torch.from_numpy(noisy), torch.from_numpy(levels * scale).float()
+
+        def train_step(batch: tuple[torch.Tensor, torch.Tensor], lr: float) -> dict[str, float]:
+            x, lv = run.to_device(batch[0]), batch[1].to(run.device)
+            with run.autocast():
+                loss = model.nll(net(x), x, lv)
+            run.optimise(opt, loss, lr)
+            return {"loss": loss.item()}
+
+        def evaluate() -> dict[str, float]:
+            if not dev:
+                return {}
+            model.eval()
+            psnr = score(torch_denoiser(model, "posterior", spec.kind, run.device), dev,
+                         desc="dev", with_ssim=False)["psnr"]
+            model.train()
+            return {"dev_psnr": psnr}
+
+        card = {
+            "name": Path(cfg.out).stem,
+            "task": "denoise",
+            "method": "blind-spot self-supervised denoiser (Honzatko et al. 2020; head of "
+                      "Laine et al. 2019)" if cfg.arch == "dilated_blindspot" else
+                      "Laine et al. 2019 blind-spot U-Net",
+            "training": {**asdict(cfg), "training_images": len(images),
+                         "data_name": ", ".join(Path(d).name for d in _folders(cfg.data)),
+                         "clean_targets_used": False},
+            "noise": str(spec),
+            "sigma": spec.low if spec.kind == "gauss" and not spec.is_range else None,
+            "dev_set": (f"{Path(cfg.dev_images).name}, first {cfg.dev_count} images, "
+                        f"{dev_noise}, seed 0, posterior mean") if cfg.dev_images else None,
+        }
+
+        def outputs(state: LoopState) -> Outputs:
+            dev_scores = [h["dev_psnr"] for h in state.history if "dev_psnr" in h]
+            return {cfg.out: (model, {**card, **({"dev_psnr": dev_scores[-1]}
+                                                 if dev_scores else {})})}
+
+        return run.loop(resume, {"model": model, "optimizer": opt}, make_batch, train_step,
+                        evaluate, outputs)
+
+def _folders(data: str | list[str]) -> list[str]:
+    return [data] if isinstance(data, str) else list(data)
+

@@ -22,31 +22,24 @@ against a fixed, already trained R (how the efficient MAP variant is made).
 
 from __future__ import annotations
 
-import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
-from edgerestore.console import log, progress
+from edgerestore.console import log
 from edgerestore.errors import InputError
 from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.evaluate import noisy_set, score
-from edgerestore.models.patches import load_images, sample_batch
-from edgerestore.models.run_state import (
-    RunSettings,
-    hardware,
-    load_checkpoint,
-    resolve_device,
-    save_checkpoint,
-)
-from edgerestore.models.schedule import ramped_lr
+from edgerestore.models.patches import ImageSource, sample_batch
+from edgerestore.models.run_state import RunSettings
 from edgerestore.models.torch_denoisers import TorchDenoiser
-from edgerestore.models.weights_io import load_weights, save_weights
+from edgerestore.models.train_engine import LoopState, Outputs, TrainingRun
+from edgerestore.models.weights_io import load_card, load_weights
 from edgerestore.runtime.noise import NoiseSpec
 
 
@@ -62,13 +55,18 @@ class MapTraining(RunSettings):
     dae_width: int = 64
     depth: int = 17
     width: int = 64
-    steps: int = 20000
+    steps: int | None = 20000
     batch: int = 16
     patch: int = 40
     lr: float = 1e-3
     init_dae: str | None = None
     init_map: str | None = None
     freeze_dae: bool = False
+
+    @property
+    def extra_outputs(self) -> tuple[str, ...]:
+        """The DAE file this run writes besides ``out`` (none when R is frozen)."""
+        return () if self.freeze_dae else (self.dae_out,)
 
     @property
     def sigma_r_unit(self) -> float:
@@ -83,11 +81,14 @@ class MapTraining(RunSettings):
         return self.rho if self.rho is not None else 2.0 / self.sigma_r_unit**2
 
 
-def map_loss(d_out: Tensor, v: Tensor, dae: DnCNN, sigma_r: float, rho: float,
-             gen: torch.Generator | None = None) -> Tensor:
-    """The D loss; ``dae``'s parameters must already be frozen."""
-    n = torch.randn(d_out.shape, generator=gen, device=d_out.device) * sigma_r
-    prior = F.mse_loss(d_out, dae(d_out + n).detach()) / sigma_r**2
+def map_loss(d_out: Tensor, v: Tensor, dae: nn.Module, sigma_r: float, rho: float,
+             noise: Tensor | None = None) -> Tensor:
+    """The D loss; ``dae``'s parameters must already be frozen.
+
+    ``noise`` is the unit-variance perturbation of R's input (drawn here if not given).
+    """
+    n = (torch.randn_like(d_out) if noise is None else noise) * sigma_r
+    prior = F.mse_loss(d_out, dae(d_out + n).detach().float()) / sigma_r**2
     return prior + 0.5 * rho * F.mse_loss(v, d_out)
 
 
@@ -103,106 +104,99 @@ def _warm_start(net: DnCNN, path: str | None, what: str) -> None:
     log.info("%s initialised from %s", what, path)
 
 
+def init_paths(cfg: MapTraining) -> tuple[str | None, str | None]:
+    """(DAE, MAP) warm-start files: ``init_from`` is a MAP file whose card names its DAE."""
+    if not cfg.init_from:
+        return cfg.init_dae, cfg.init_map
+    dae = cfg.init_dae
+    if dae is None:
+        named = load_card(cfg.init_from).get("dae")
+        if not isinstance(named, str):
+            raise InputError(f"{cfg.init_from}: its card names no DAE prior; give --init-dae")
+        dae = str(Path(cfg.init_from).parent / named)
+    return dae, cfg.init_from
+
+
+def map_batch(images: ImageSource, cfg: MapTraining, step: int,
+              items: range) -> tuple[Tensor, ...]:
+    """Clean patches and the three unit noises of step ``step`` (per item, seeded)."""
+    x = sample_batch(images, items, cfg.patch, cfg.seed, step)
+    noises = np.stack([np.random.default_rng([cfg.seed, step, i, 2]).standard_normal(
+        (3, *x.shape[1:]), dtype=np.float32) for i in items], axis=1)
+    return (torch.from_numpy(x), *(torch.from_numpy(n) for n in noises))
+
+
 def train_map(cfg: MapTraining, resume: bool = False) -> dict[str, Any]:
     """Train (or resume) R and D together; writes checkpoints, both weights and cards."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    run_dir = Path(cfg.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = run_dir / "checkpoint.pt"
-    dae = DnCNN(cfg.channels, cfg.dae_depth, cfg.dae_width, role="dae").to(device)
-    den = DnCNN(cfg.channels, cfg.depth, cfg.width, role="map").to(device)
-    if cfg.freeze_dae and cfg.init_dae is None:
+    if cfg.freeze_dae and cfg.init_dae is None and cfg.init_from is None:
         raise InputError("--freeze-dae needs a trained prior (--init-dae)")
-    _warm_start(dae, cfg.init_dae, "DAE prior R")
-    _warm_start(den, cfg.init_map, "MAP denoiser D")
-    opt_r = torch.optim.Adam(dae.parameters(), lr=cfg.lr)
-    opt_d = torch.optim.Adam(den.parameters(), lr=cfg.lr)
-    start, elapsed, history = 0, 0.0, []
-    if resume:
-        state = load_checkpoint(ckpt_path, asdict(cfg), device)
-        dae.load_state_dict(state["dae"])
-        den.load_state_dict(state["map"])
-        opt_r.load_state_dict(state["opt_r"])
-        opt_d.load_state_dict(state["opt_d"])
-        start, elapsed, history = state["step"], state["elapsed"], state["history"]
-        log.info("resumed %s at step %d", ckpt_path, start)
-    images = load_images(cfg.data, cfg.channels, cfg.limit_images)
-    dev = (noisy_set(cfg.dev_images, NoiseSpec("gauss", cfg.sigma_v_unit * 255,
-                                                cfg.sigma_v_unit * 255),
-                     0, cfg.channels, cfg.dev_count) if cfg.dev_images else None)
-    use_amp = cfg.amp and device == "cuda"
-    sr, rho = cfg.sigma_r_unit, cfg.rho_value
-    base_elapsed, t_start = elapsed, time.perf_counter()
-    running_r = running_d = None
-    for step in progress(range(start, cfg.steps), desc="train map", unit="step",
-                         total=cfg.steps - start):
-        lr = ramped_lr(step, cfg.steps, cfg.lr)
-        for opt in (opt_r, opt_d):
-            for group in opt.param_groups:
-                group["lr"] = lr
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-        x = torch.from_numpy(sample_batch(images, cfg.batch, cfg.patch, cfg.seed, step))
-        noise_r = torch.randn(x.shape, generator=gen) * sr
-        v = x + torch.randn(x.shape, generator=gen) * cfg.sigma_v_unit
-        x, noise_r, v = x.to(device), noise_r.to(device), v.to(device)
-        if cfg.freeze_dae:
-            with torch.no_grad():
-                loss_r = F.mse_loss(dae(x + noise_r).float(), x)
-        else:
-            dae.requires_grad_(True)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                loss_r = F.mse_loss(dae(x + noise_r).float(), x)
-            opt_r.zero_grad(set_to_none=True)
-            loss_r.backward()
-            opt_r.step()
-        dae.requires_grad_(False)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-            loss_d = map_loss(den(v).float(), v, dae, sr, rho, gen)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        running_r = loss_r.item() if running_r is None else 0.98 * running_r + 0.02 * loss_r.item()
-        running_d = loss_d.item() if running_d is None else 0.98 * running_d + 0.02 * loss_d.item()
-        done = step + 1
-        if done % cfg.checkpoint_every == 0 or done == cfg.steps:
-            elapsed = base_elapsed + time.perf_counter() - t_start
-            entry = {"step": done, "loss_dae": running_r, "loss_map": running_d, "lr": lr}
-            if dev:
-                den.eval()
-                as_denoiser = TorchDenoiser(den, den.config(), device, "map")
-                entry["dev_psnr_map"] = score(as_denoiser, dev, desc="dev",
-                                              with_ssim=False)["psnr"]
-                den.train()
-            history.append(entry)
-            log.info("step %d dae %.3g map %.3g%s", done, running_r, running_d,
-                     f" dev PSNR {entry['dev_psnr_map']:.2f} dB" if dev else "")
-            save_checkpoint(ckpt_path, {"dae": dae.state_dict(), "map": den.state_dict(),
-                                        "opt_r": opt_r.state_dict(), "opt_d": opt_d.state_dict(),
-                                        "step": done, "elapsed": elapsed,
-                                        "settings": asdict(cfg), "history": history})
-    dae.eval()
-    den.eval()
-    common = {
-        "command": " ".join(["edgerestore", *sys.argv[1:]]) if sys.argv else "",
-        "training": {**asdict(cfg), "images_seen": cfg.steps * cfg.batch,
-                     "training_images": len(images), "data_name": Path(cfg.data).name,
-                     "sigma_r_unit": sr, "sigma_v_unit": cfg.sigma_v_unit, "rho": rho},
-        "hardware": hardware(device), "wall_time_s": round(elapsed, 1), "history": history,
-    }
-    # A frozen R is the --init-dae file itself: it is not written again.
-    dae_file = Path(cfg.init_dae) if cfg.freeze_dae else Path(cfg.dae_out)
-    if not cfg.freeze_dae:
-        save_weights(dae, dae.config(), cfg.dae_out,
-                     {"name": Path(cfg.dae_out).stem, "task": "dae_prior",
-                      "method": "DnCNN denoising autoencoder prior R (Bigdeli et al. 2020)",
-                      "sigma": cfg.sigma_r, **common})
-    save_weights(den, den.config(), cfg.out,
-                 {"name": Path(cfg.out).stem, "task": "map_denoiser",
-                  "method": "CNN MAP denoiser D trained against the DAE prior "
-                            "(Bigdeli et al. 2020)",
-                  "sigma": cfg.sigma_v_unit * 255, "dae": dae_file.name, **common})
-    log.info("wrote %s (prior %s, %.0f s of training)", cfg.out, dae_file, elapsed)
-    return common
+    init_dae, init_map = init_paths(cfg)
+    with TrainingRun(cfg, "train map") as run:
+        dae = DnCNN(cfg.channels, cfg.dae_depth, cfg.dae_width, role="dae")
+        den = DnCNN(cfg.channels, cfg.depth, cfg.width, role="map")
+        if not resume:
+            _warm_start(dae, init_dae, "DAE prior R")
+            _warm_start(den, init_map, "MAP denoiser D")
+        dae, den = run.place(dae), run.place(den)
+        dae_net = dae if cfg.freeze_dae else run.ctx.wrap(dae, run.device)
+        den_net = run.ctx.wrap(den, run.device)
+        opt_r = run.adam(dae.parameters(), lr=cfg.lr)
+        opt_d = run.adam(den.parameters(), lr=cfg.lr)
+        images = ImageSource(cfg.data, cfg.channels, cfg.limit_images)
+        level = cfg.sigma_v_unit * 255
+        dev = (noisy_set(cfg.dev_images, NoiseSpec("gauss", level, level), 0, cfg.channels,
+                         cfg.dev_count) if cfg.dev_images and run.ctx.is_main else None)
+        sr, rho = cfg.sigma_r_unit, cfg.rho_value
+        share = run.ctx.share(cfg.batch)
+
+        def train_step(batch: tuple[Tensor, ...], lr: float) -> dict[str, float]:
+            x, n_r, n_v, n_d = (run.to_device(t) for t in batch)
+            v = x + n_v * cfg.sigma_v_unit
+            if cfg.freeze_dae:
+                with torch.no_grad(), run.autocast():
+                    loss_r = F.mse_loss(dae(x + n_r * sr).float(), x)
+            else:
+                dae.requires_grad_(True)
+                with run.autocast():
+                    loss_r = F.mse_loss(dae_net(x + n_r * sr).float(), x)
+                run.optimise(opt_r, loss_r, lr)
+            dae.requires_grad_(False)
+            with run.autocast():
+                loss_d = map_loss(den_net(v).float(), v, dae, sr, rho, n_d)
+            run.optimise(opt_d, loss_d, lr)
+            return {"dae": loss_r.item(), "map": loss_d.item()}
+
+        def evaluate() -> dict[str, float]:
+            if not dev:
+                return {}
+            den.eval()
+            as_denoiser = TorchDenoiser(den, den.config(), run.device, "map")
+            psnr = score(as_denoiser, dev, desc="dev", with_ssim=False)["psnr"]
+            den.train()
+            return {"dev_psnr_map": psnr}
+
+        training = {**asdict(cfg), "training_images": len(images),
+                    "data_name": ", ".join(Path(d).name for d in
+                                           ([cfg.data] if isinstance(cfg.data, str)
+                                            else cfg.data)),
+                    "sigma_r_unit": sr, "sigma_v_unit": cfg.sigma_v_unit, "rho": rho}
+        # A frozen R is the --init-dae file itself: it is not written again.
+        dae_file = Path(init_dae) if cfg.freeze_dae and init_dae else Path(cfg.dae_out)
+
+        def outputs(state: LoopState) -> Outputs:
+            out: Outputs = {}
+            if not cfg.freeze_dae:
+                out[cfg.dae_out] = (dae, {
+                    "name": Path(cfg.dae_out).stem, "task": "dae_prior",
+                    "method": "DnCNN denoising autoencoder prior R (Bigdeli et al. 2020)",
+                    "sigma": cfg.sigma_r, "training": training})
+            out[cfg.out] = (den, {
+                "name": Path(cfg.out).stem, "task": "map_denoiser",
+                "method": "CNN MAP denoiser D trained against the DAE prior "
+                          "(Bigdeli et al. 2020)",
+                "sigma": cfg.sigma_v_unit * 255, "dae": dae_file.name, "training": training})
+            return out
+
+        return run.loop(resume, {"dae": dae, "map": den, "opt_r": opt_r, "opt_d": opt_d},
+                        lambda step: map_batch(images, cfg, step, share), train_step, evaluate,
+                        outputs)

@@ -62,16 +62,16 @@ def test_resume_continues_exactly_where_a_crash_left_off(tmp_path, data_dir, mon
     crashed = settings(tmp_path / "b", data_dir)
     real = train_blindspot.sample_batch
 
-    def crash_at_9(images, batch, size, seed, step):
+    def crash_at_9(images, items, size, seed, step):
         if step == 9:
             raise RuntimeError("simulated crash")
-        return real(images, batch, size, seed, step)
+        return real(images, items, size, seed, step)
 
     monkeypatch.setattr(train_blindspot, "sample_batch", crash_at_9)
     with pytest.raises(RuntimeError):
         train(crashed)
     monkeypatch.setattr(train_blindspot, "sample_batch", real)
-    state = torch.load(Path(crashed.run_dir) / "checkpoint.pt", weights_only=False)
+    state = torch.load(Path(crashed.run_dir) / "checkpoint.pt", weights_only=True)
     assert state["step"] == 8
     resumed = train(crashed, resume=True)
     a, _ = load_weights(tmp_path / "a" / "w.safetensors")
@@ -103,7 +103,7 @@ def test_kill_9_then_resume_from_the_cli(tmp_path, data_dir):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not out.exists(), "the run finished before it could be killed"
-    step = torch.load(run / "checkpoint.pt", weights_only=False)["step"]
+    step = torch.load(run / "checkpoint.pt", weights_only=True)["step"]
     assert step >= 10
     done = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

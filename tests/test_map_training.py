@@ -54,7 +54,8 @@ def test_map_loss_gradient_is_the_dae_prior_gradient_plus_the_data_term():
     v = torch.rand(1, 3, 8, 8)
     d_out = (v + 0.1 * torch.randn_like(v)).requires_grad_(True)
     sigma, rho = 0.05, 2 / 0.05**2
-    map_loss(d_out, v, dae, sigma, rho, torch.Generator().manual_seed(3)).backward()
+    map_loss(d_out, v, dae, sigma, rho,
+             torch.randn(d_out.shape, generator=torch.Generator().manual_seed(3))).backward()
     n = torch.randn(d_out.shape, generator=torch.Generator().manual_seed(3)) * sigma
     expected = (2 * (d_out - dae(d_out + n)) / sigma**2 + rho * (d_out - v)) / v.numel()
     torch.testing.assert_close(d_out.grad, expected.detach(), rtol=1e-4, atol=1e-6)
@@ -102,10 +103,10 @@ def test_map_resume_matches_an_uninterrupted_run(tmp_path, data_dir, monkeypatch
     crashed = tiny(tmp_path / "b", data_dir, steps=6, checkpoint_every=3)
     real = module.sample_batch
 
-    def crash_at_4(images, batch, size, seed, step):
+    def crash_at_4(images, items, size, seed, step):
         if step == 4:
             raise RuntimeError("simulated crash")
-        return real(images, batch, size, seed, step)
+        return real(images, items, size, seed, step)
 
     monkeypatch.setattr(module, "sample_batch", crash_at_4)
     with pytest.raises(RuntimeError):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from edgerestore.commands.arg_types import float_in, int_in
 from edgerestore.commands.train_dde import register_dde
 from edgerestore.errors import InputError, require
+
+#: Dilated-net defaults (the paper's faithful configuration), used unless --init-from.
+DILATED_DEFAULTS = {"width": 128, "depth": 11, "branch_width": 18, "mix_widths": [99, 99]}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = kinds.add_parser("blindspot", help="self-supervised blind-spot denoiser (noisy data only)",
                          description="Train the blind-spot denoiser on noisy images only "
                                      "(Laine et al.'s likelihood loss).")
-    b.add_argument("--data", type=Path, required=True, help="folder of training images")
+    b.add_argument("--data", type=Path, nargs="+", required=True,
+                   help="folder(s) of training images (decoded lazily: any number of photos)")
     b.add_argument("--out", type=Path, required=True, help="output .safetensors (card beside)")
     b.add_argument("--run-dir", type=Path, help="checkpoints and logs (default: runs/<name>)")
     b.add_argument("--channels", type=int, choices=(1, 3), default=3)
@@ -26,32 +31,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--already-noisy", action="store_true",
                    help="the images are real noisy photos: add no synthetic noise")
     b.add_argument("--arch", choices=("dilated_blindspot", "laine_unet"),
-                   default="dilated_blindspot")
-    b.add_argument("--width", type=int, default=128, help="trunk width (dilated net)")
-    b.add_argument("--depth", type=int, default=11, help="trunk depth (dilated net)")
-    b.add_argument("--branch-width", type=int, default=18, help="filters per dilated branch")
-    b.add_argument("--mix-widths", type=int, nargs="+", default=[99, 99],
-                   help="1x1 mixing widths (dilated net)")
-    b.add_argument("--base-width", type=int, default=48, help="U-Net width (laine_unet)")
+                   default="dilated_blindspot", help="ignored with --init-from (taken from it)")
+    b.add_argument("--width", type=int_in(1, 1024),
+                   help="trunk width (dilated net; default 128, or --init-from's)")
+    b.add_argument("--depth", type=int_in(1, 64), help="trunk depth (dilated net; default 11)")
+    b.add_argument("--branch-width", type=int_in(1, 1024),
+                   help="filters per dilated branch (default 18)")
+    b.add_argument("--mix-widths", type=int_in(1, 4096), nargs="+",
+                   help="1x1 mixing widths (dilated net; default 99 99)")
+    b.add_argument("--base-width", type=int_in(1, 1024),
+                   help="U-Net width (laine_unet; default 48)")
     add_run_options(b, steps=10000, batch=4, patch=64, lr=3e-4)
     b.set_defaults(func=run_blindspot)
 
     m = kinds.add_parser("map", help="DAE prior R and MAP denoiser D (Bigdeli et al. 2020)",
                          description="Train the DAE prior R and the plug-and-play MAP "
                                      "denoiser D together on clean patches.")
-    m.add_argument("--data", type=Path, required=True, help="folder of clean training images")
+    m.add_argument("--data", type=Path, nargs="+", required=True,
+                   help="folder(s) of clean training images")
     m.add_argument("--out", type=Path, required=True, help="MAP denoiser D .safetensors")
     m.add_argument("--dae-out", type=Path,
                    help="DAE prior R .safetensors (required unless --freeze-dae)")
     m.add_argument("--run-dir", type=Path, help="checkpoints (default: runs/<name>)")
     m.add_argument("--channels", type=int, choices=(1, 3), default=3)
-    m.add_argument("--sigma-r", type=float, help="DAE noise, 0-255 (default 11 colour, 7 grey)")
-    m.add_argument("--sigma-v", type=float, help="D's input noise, 0-255 (default sigma-r)")
-    m.add_argument("--rho", type=float, help="data weight (default 2 / sigma_R^2)")
-    m.add_argument("--depth", type=int, default=17)
-    m.add_argument("--width", type=int, default=64)
-    m.add_argument("--dae-depth", type=int, default=17)
-    m.add_argument("--dae-width", type=int, default=64)
+    m.add_argument("--sigma-r", type=float_in(0, 255, low_open=True),
+                   help="DAE noise, 0-255 (default 11 colour, 7 grey)")
+    m.add_argument("--sigma-v", type=float_in(0, 255, low_open=True),
+                   help="D's input noise, 0-255 (default sigma-r)")
+    m.add_argument("--rho", type=float_in(0, low_open=True),
+                   help="data weight (default 2 / sigma_R^2)")
+    m.add_argument("--depth", type=int_in(2, 64), default=17)
+    m.add_argument("--width", type=int_in(1, 1024), default=64)
+    m.add_argument("--dae-depth", type=int_in(2, 64), default=17)
+    m.add_argument("--dae-width", type=int_in(1, 1024), default=64)
     m.add_argument("--init-dae", type=Path, help="start R from these DnCNN weights")
     m.add_argument("--init-map", type=Path,
                    help="start D from these DnCNN weights (e.g. the DAE itself)")
@@ -64,40 +76,96 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_run_options(p: argparse.ArgumentParser, *, steps: int, batch: int, patch: int,
                     lr: float) -> None:
-    """Options every trainer shares: schedule, seed, device, checkpoints, dev set."""
-    p.add_argument("--steps", type=int, default=steps)
-    p.add_argument("--batch", type=int, default=batch)
-    p.add_argument("--patch", type=int, default=patch)
-    p.add_argument("--lr", type=float, default=lr)
-    p.add_argument("--seed", type=int, default=0)
+    """Options every trainer shares: length, schedule, precision, device, checkpoints, dev set."""
+    p.add_argument("--steps", type=int_in(1),
+                   help=f"optimiser steps (default {steps} unless --images/--budget-minutes)")
+    p.add_argument("--images", type=int_in(1),
+                   help="run length in training patches seen (sets --steps = IMAGES / batch)")
+    p.add_argument("--budget-minutes", type=float_in(0, low_open=True),
+                   help="stop after this much wall time; the LR ramps are laid over it")
+    p.add_argument("--batch", type=int_in(1, 4096), default=batch,
+                   help="global batch (split over torchrun processes)")
+    p.add_argument("--patch", type=int_in(8, 1024), default=patch)
+    p.add_argument("--lr", type=float_in(0, 1, low_open=True), default=lr)
+    p.add_argument("--seed", type=int_in(0), default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on CUDA")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--checkpoint-every", type=int, default=250)
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="bf16 autocast (auto: where the CPU/GPU computes bf16 natively)")
+    p.add_argument("--no-amp", action="store_true", help="same as --precision fp32")
+    p.add_argument("--no-channels-last", action="store_true",
+                   help="keep NCHW tensors (NHWC is faster with oneDNN and cuDNN)")
+    p.add_argument("--threads", type=int_in(1, 1024),
+                   help="torch CPU threads (default: all cores, shared between processes)")
+    p.add_argument("--checkpoint-every", type=int_in(1), default=250)
     p.add_argument("--dev-images", type=Path, help="folder for a dev-set PSNR at checkpoints")
-    p.add_argument("--dev-count", type=int, default=4)
-    p.add_argument("--limit-images", type=int, help="use only the first N training images")
+    p.add_argument("--dev-count", type=int_in(1), default=8)
+    p.add_argument("--limit-images", type=int_in(1), help="use only the first N training images")
+    p.add_argument("--init-from", type=Path,
+                   help="start from these weights (new optimiser; the card keeps the lineage)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    p.set_defaults(default_steps=steps)
+
+
+def run_length(args: argparse.Namespace) -> int | None:
+    """Steps from --steps or --images; none (time only) when only a budget is given."""
+    if args.steps is not None and args.images is not None:
+        raise InputError("give --steps or --images, not both")
+    if args.images is not None:
+        return -(-args.images // args.batch)
+    if args.steps is None and args.budget_minutes is not None:
+        return None
+    return args.steps if args.steps is not None else args.default_steps
+
+
+def run_options(args: argparse.Namespace) -> dict:
+    """The RunSettings fields every trainer takes from the shared options."""
+    return dict(
+        seed=args.seed, device=args.device, amp=not args.no_amp, precision=args.precision,
+        channels_last=not args.no_channels_last, checkpoint_every=args.checkpoint_every,
+        dev_images=str(args.dev_images) if args.dev_images else None,
+        dev_count=args.dev_count, limit_images=args.limit_images, threads=args.threads,
+        budget_minutes=args.budget_minutes,
+        init_from=str(args.init_from) if args.init_from else None, overwrite=args.overwrite,
+        steps=run_length(args), batch=args.batch, patch=args.patch, lr=args.lr)
+
+
+def data_folders(args: argparse.Namespace) -> str | list[str]:
+    """One folder as a string (as older cards record it), several as a list."""
+    folders = [str(d) for d in args.data]
+    return folders[0] if len(folders) == 1 else folders
+
+
+def blindspot_architecture(args: argparse.Namespace) -> tuple[str, dict]:
+    """Architecture from the flags, or from --init-from's weights where flags are absent."""
+    arch, backbone = args.arch, {}
+    if args.init_from is not None:
+        from edgerestore.models.weights_io import read_config
+
+        config = read_config(args.init_from)
+        inner = config.get("backbone", {})
+        arch = inner.get("arch", arch)
+        backbone = {k: v for k, v in inner.items()
+                    if k not in ("arch", "in_channels", "out_channels")}
+    if arch == "dilated_blindspot":
+        flags = {"width": args.width, "depth": args.depth, "branch_width": args.branch_width,
+                 "mix_widths": list(args.mix_widths) if args.mix_widths else None}
+        base = backbone or DILATED_DEFAULTS
+    else:
+        flags, base = {"base_width": args.base_width}, backbone or {"base_width": 48}
+    return arch, {**base, **{k: v for k, v in flags.items() if v is not None}}
 
 
 def run_blindspot(args: argparse.Namespace) -> int:
     require("torch", package="torch", extra="train", purpose="training")
     from edgerestore.models.train_blindspot import BlindSpotTraining, train
 
-    if args.arch == "dilated_blindspot":
-        backbone = {"width": args.width, "depth": args.depth, "branch_width": args.branch_width,
-                    "mix_widths": list(args.mix_widths)}
-    else:
-        backbone = {"base_width": args.base_width}
+    arch, backbone = blindspot_architecture(args)
     cfg = BlindSpotTraining(
-        data=str(args.data), out=str(args.out),
+        data=data_folders(args), out=str(args.out),
         run_dir=str(args.run_dir or Path("runs") / args.out.stem), channels=args.channels,
         noise=args.noise, sigma_mode=args.sigma_mode, already_noisy=args.already_noisy,
-        arch=args.arch, backbone=backbone, steps=args.steps, batch=args.batch,
-        patch=args.patch, lr=args.lr, seed=args.seed, device=args.device,
-        amp=not args.no_amp, checkpoint_every=args.checkpoint_every,
-        dev_images=str(args.dev_images) if args.dev_images else None,
-        dev_count=args.dev_count, limit_images=args.limit_images, threads=args.threads)
+        arch=arch, backbone=backbone, **run_options(args))
     train(cfg, resume=args.resume)
     return 0
 
@@ -110,15 +178,12 @@ def run_map(args: argparse.Namespace) -> int:
         raise InputError("--dae-out is required unless --freeze-dae keeps R fixed")
     sigma_r = args.sigma_r if args.sigma_r is not None else (11.0 if args.channels == 3 else 7.0)
     cfg = MapTraining(
-        data=str(args.data), out=str(args.out), dae_out=str(args.dae_out or args.init_dae),
+        data=data_folders(args), out=str(args.out), dae_out=str(args.dae_out or args.init_dae),
         run_dir=str(args.run_dir or Path("runs") / args.out.stem), channels=args.channels,
         sigma_r=sigma_r, sigma_v=args.sigma_v, rho=args.rho, depth=args.depth,
         width=args.width, dae_depth=args.dae_depth, dae_width=args.dae_width,
         init_dae=str(args.init_dae) if args.init_dae else None,
         init_map=str(args.init_map) if args.init_map else None, freeze_dae=args.freeze_dae,
-        steps=args.steps, batch=args.batch, patch=args.patch, lr=args.lr, seed=args.seed,
-        device=args.device, amp=not args.no_amp, checkpoint_every=args.checkpoint_every,
-        dev_images=str(args.dev_images) if args.dev_images else None,
-        dev_count=args.dev_count, limit_images=args.limit_images, threads=args.threads)
+        **run_options(args))
     train_map(cfg, resume=args.resume)
     return 0
