@@ -8,15 +8,28 @@ maps it back to a module. New architectures add one entry to
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 
 from edgerestore.errors import InputError, ModelFileError
 from edgerestore.models.blindspot import DilatedBlindSpotNet
-from edgerestore.models.blindspot_denoiser import build_blindspot_denoiser
+from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser, NoiseModel, SigmaMode
 from edgerestore.models.dde import DensityConv, DensityMLP, GeneratorMLP
 from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.laine_unet import LaineBlindSpotUNet
+
+
+def build_blindspot_denoiser(backbone: dict[str, Any], channels: int,
+                             noise_model: NoiseModel = "gauss",
+                             sigma_mode: SigmaMode = "known") -> BlindSpotDenoiser:
+    """Rebuild from :meth:`BlindSpotDenoiser.config`: the backbone through this registry.
+
+    It lives here, not beside the class, so that the registry imports the model module
+    and never the other way round (no import cycle).
+    """
+    return BlindSpotDenoiser(build_model(backbone), channels, noise_model, sigma_mode)
+
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "dilated_blindspot": DilatedBlindSpotNet,
