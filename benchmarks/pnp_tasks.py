@@ -28,15 +28,17 @@ from pathlib import Path
 
 import numpy as np
 
+from edgerestore.evaluation.baselines import biharmonic_inpaint, cubic_spline_upscale
 from edgerestore.loading import load_denoiser
 from edgerestore.runtime.blur import blur_circular, downsample
 from edgerestore.runtime.image_io import read_image
 from edgerestore.runtime.metrics import psnr, ssim
+from edgerestore.runtime.presets import INPAINT_SIGMA_N
 from edgerestore.runtime.solvers import Result
 from edgerestore.runtime.tasks import default_sr_kernel, inpaint, upscale
 
 HERE = Path(__file__).resolve().parent
-INPAINT_NOISE = 0.01
+INPAINT_NOISE = INPAINT_SIGMA_N
 
 
 def random_mask(shape: tuple[int, int], missing: float, rng: np.random.Generator) -> np.ndarray:
@@ -50,25 +52,6 @@ def block_mask(shape: tuple[int, int], rng: np.random.Generator, holes: int = 6,
         top, left = rng.integers(0, shape[0] - size), rng.integers(0, shape[1] - size)
         mask[top:top + size, left:left + size] = False
     return mask
-
-
-def biharmonic(y: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    from skimage.restoration import inpaint_biharmonic
-
-    return inpaint_biharmonic(y, ~mask, channel_axis=-1)
-
-
-def cubic_spline(y: np.ndarray, scale: int) -> np.ndarray:
-    """Cubic-spline interpolation on the decimation grid: high-res pixel ``j`` samples
-    low-res coordinate ``j / scale``, since ``y`` kept pixels 0, s, 2s, ... (a plain image
-    resize assumes centred pixels and would shift the result by (s - 1) / 2 pixels)."""
-    from scipy.ndimage import map_coordinates
-
-    h, w = y.shape[:2]
-    rows, cols = np.meshgrid(np.arange(h * scale) / scale, np.arange(w * scale) / scale,
-                             indexing="ij")
-    return np.stack([map_coordinates(y[:, :, c], [rows, cols], order=3, mode="reflect")
-                     for c in range(y.shape[2])], -1)
 
 
 def timed(solve: Callable[[], tuple[np.ndarray, int]]) -> tuple[np.ndarray, int, float]:
@@ -90,14 +73,14 @@ def cases(clean: np.ndarray, seed: int):
         yield name, {
             "admm": lambda den, y=y, mask=mask: _solved(inpaint(
                 y, mask, den.denoise, sigma_n=INPAINT_NOISE, denoiser_sigma=den.sigma)),
-            "biharmonic": lambda den, y=y, mask=mask: (biharmonic(y, mask), 1)}
+            "biharmonic": lambda den, y=y, mask=mask: (biharmonic_inpaint(y, mask), 1)}
     for scale in (2, 4):
         crop = clean[: h - h % scale, : w - w % scale]
         y = downsample(blur_circular(crop, default_sr_kernel(scale)), scale)
         yield f"super-resolution x{scale}", {
             "admm": lambda den, y=y, scale=scale: _solved(upscale(
                 y, scale, den.denoise, sigma_n=0.0, denoiser_sigma=den.sigma)),
-            "cubic spline": lambda den, y=y, scale=scale: (cubic_spline(y, scale), 1)}
+            "cubic spline": lambda den, y=y, scale=scale: (cubic_spline_upscale(y, scale), 1)}
 
 
 def _solved(result: Result) -> tuple[np.ndarray, int]:

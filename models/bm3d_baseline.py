@@ -14,11 +14,14 @@ import hashlib
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edgerestore.errors import require
-from edgerestore.models.evaluate import Denoise
+
+if TYPE_CHECKING:  # only the type: models.evaluate imports torch, BM3D needs none
+    from edgerestore.models.evaluate import Denoise
 
 
 def bm3d_denoiser(cache_dir: Path | None = None,
