@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 EXTRAS := train,eval,export,tiff,png16,dde
 
-.PHONY: demo test lint venv clean android-demo models
+.PHONY: demo test test-fast lint venv clean android-demo models
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,11 +35,21 @@ demo: venv
 models: venv
 	$(VENV)/bin/edgerestore export --shipped $(if $(FORCE),--force)
 
+# lint-imports checks the layering (pyproject.toml, ARCHITECTURE.md). It reads packages
+# from disk, so it runs on the installed layout (edgerestore/ holding runtime/, models/,
+# ...) that build_py lays out under build/, not on the source folders.
 lint: venv
 	$(VENV)/bin/ruff check .
+	rm -rf build/importlint
+	$(PY) -c 'import setuptools; setuptools.setup()' -q build_py --build-lib build/importlint 2>/dev/null
+	PYTHONPATH=build/importlint $(VENV)/bin/lint-imports --no-cache
 
 test: lint
 	$(VENV)/bin/pytest -q
+
+# The edit loop: the fast tests only (CI runs them all through `make test`).
+test-fast: venv
+	$(VENV)/bin/pytest -q -m "not slow"
 
 android-demo: venv
 	bash android_demo/ci.sh $(VENV)
