@@ -20,7 +20,7 @@ from edgerestore.console import log
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from edgerestore.demo_pipeline import DEFAULT_MAP, FORMATS
+    from edgerestore.demo.pipeline import DEFAULT_MAP, FORMATS
 
     p = sub.add_parser("demo", help="the main job on bundled inputs: export, restore on the "
                                     "device runtime, benchmark, HTML report",
@@ -48,14 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgerestore.demo_pipeline import (
+    from edgerestore.demo.pipeline import (
         DEFAULT_BLINDSPOT,
         QUICK_BLINDSPOT,
         DemoOptions,
         resolve_weights,
         run_demo,
     )
-    from edgerestore.demo_report import summary, write_report
+    from edgerestore.demo.report import summary, write_report
     from edgerestore.errors import InputError
 
     start = time.perf_counter()
