@@ -38,6 +38,8 @@ from edgerestore.console import log
 from edgerestore.errors import ModelFileError
 from edgerestore.export.metadata import file_sha256
 from edgerestore.runtime.atomic import atomic_write
+from edgerestore.runtime.backends import SessionOptions
+from edgerestore.runtime.exported_denoiser import ExportedDenoiser
 from edgerestore.runtime.packaged import MANIFEST, PACKAGED_DIR, SHIPPED, read_manifest
 
 #: (format, precision) of every packaged file; TFLite runs at this tile.
@@ -143,7 +145,7 @@ def _child(name: str, staging: Path) -> None:
             "backend": "onnxruntime" if item["format"] == "onnx" else "litert",
             "tile": item["tile"], "size_bytes": item["size_bytes"],
             "parity_samples": (item.get("parity") or {}).get("samples"),
-            "ms_256x256_1thread": round(_time_file(path, report), 1),
+            "ms_256x256_1thread": round(_time_file(path), 1),
         })
     channels = 1 if name.endswith("_gray") else 3
     card = load_card(weights)
@@ -158,11 +160,8 @@ def _child(name: str, staging: Path) -> None:
     atomic_write(staging / "entry.json", (json.dumps(entry, indent=2) + "\n").encode())
 
 
-def _time_file(path: Path, report: dict[str, Any]) -> float:
+def _time_file(path: Path) -> float:
     """Median ms of one 256x256 tile at one thread (what picks the default file)."""
-    from edgerestore.runtime.backends import SessionOptions
-    from edgerestore.runtime.exported_denoiser import ExportedDenoiser
-
     den = ExportedDenoiser(path, SessionOptions(threads=1), max_tile=TILE[0])
     channels = den.channels
     tile = np.random.default_rng(0).random((*TILE, channels), np.float32)
