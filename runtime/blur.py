@@ -1,6 +1,6 @@
 """Blur and sampling operators for HxW or HxWxC float arrays, in numpy FFTs.
 
-Convention, shared by every function here and by :mod:`edgerestore.runtime.pnp`:
+Convention, shared by every function here and by :mod:`edgerestore.runtime.forward_blur`:
 
 * A blur is a true convolution with the kernel ``k`` (a point-spread function:
   the picture of how one bright point looks after blurring), not a correlation.

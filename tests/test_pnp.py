@@ -1,4 +1,5 @@
-"""Plug-and-play solvers, blur operators, kernels and the DMSP baseline.
+"""Plug-and-play solvers, blur operators, kernels and the DMSP baseline, through the
+public entry point :mod:`edgerestore.runtime.pnp`.
 
 The closed-form x-steps are checked against dense least-squares solves built
 independently of the FFT code (explicit circulant / decimation / mask matrices), and
@@ -511,6 +512,8 @@ def test_pnp_modules_import_neither_torch_nor_scipy():
     code = (
         "import sys\n"
         "import edgerestore.runtime.pnp, edgerestore.runtime.dmsp, edgerestore.runtime.kernels\n"
+        "import edgerestore.runtime.forward, edgerestore.runtime.forward_blur\n"
+        "import edgerestore.runtime.solvers, edgerestore.runtime.tasks\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'scipy'))\n"
         "assert not bad, bad\n"
     )
