@@ -29,6 +29,10 @@ from edgerestore.errors import InputError
 
 #: Extra overlap (pixels) over which neighbouring tiles are cross-faded.
 DEFAULT_BLEND = 16
+#: Largest tile side for dynamic-shape models: bounds activation memory per call (a
+#: 512x512 tile of the blind-spot net peaks near 0.6 GB in ONNX Runtime, see
+#: :mod:`edgerestore.runtime.backends`). The one definition the runtime's tilers share.
+DEFAULT_MAX_TILE = 512
 
 TileFn = Callable[[np.ndarray], np.ndarray]
 
