@@ -33,6 +33,7 @@ from edgerestore.errors import EdgeRestoreError, InputError
 from edgerestore.runtime.backends import SessionOptions
 from edgerestore.runtime.blur import blur_valid
 from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+from edgerestore.runtime.image_files import list_images
 from edgerestore.runtime.image_io import read_image, write_image
 from edgerestore.runtime.kernels import motion_kernel
 from edgerestore.runtime.metrics import psnr, ssim
@@ -40,9 +41,6 @@ from edgerestore.runtime.noise import add_gaussian_noise
 from edgerestore.runtime.presets import MAP_DENOISER_SIGMA
 from edgerestore.runtime.samples import COLOR_SAMPLES, load_sample
 from edgerestore.runtime.tasks import deblur
-
-#: What ``--images`` picks up from a folder (the formats the runtime reader decodes).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 
 @dataclass
@@ -92,16 +90,6 @@ def centre_crop(image: np.ndarray, size: int | None) -> np.ndarray:
     return image[top:top + size, left:left + size]
 
 
-def list_images(folder: Path) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name."""
-    if not folder.is_dir():
-        raise InputError(f"--images {folder}: not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise InputError(f"--images {folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
-    return files
-
-
 def _rgb(image: np.ndarray, name: str) -> np.ndarray:
     """The colour models take RGB: grey is repeated, alpha is refused (no silent flatten)."""
     if image.shape[2] in (2, 4):
@@ -117,7 +105,7 @@ def load_inputs(job: Job) -> list[DemoInput]:
         sigma = 25.0 if job.sigma is None else job.sigma
     else:
         named = []
-        for path in list_images(Path(job.images))[:job.limit]:
+        for path in list_images(job.images, "--images")[:job.limit]:
             pixels, _info = read_image(path)
             named.append((path.stem, _rgb(pixels, path.name)))
         sigma = job.sigma

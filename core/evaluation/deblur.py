@@ -180,11 +180,11 @@ def load_kernel_set(path: Path, limit: int | None) -> list[tuple[str, np.ndarray
 
 def clean_images(folder: Path, limit: int | None) -> list[tuple[str, np.ndarray]]:
     """(file name, float64 pixels) of the first ``limit`` opaque images of ``folder``."""
-    from edgerestore.models.patches import list_images
+    from edgerestore.runtime.image_files import list_images
     from edgerestore.runtime.image_io import read_image
 
     images = []
-    for path in list_images(folder)[:limit]:
+    for path in list_images(folder, "--images")[:limit]:
         pixels, info = read_image(path)
         if info.has_alpha:
             raise InputError(f"{path}: has an alpha channel; evaluate on opaque images")
