@@ -24,8 +24,9 @@ squared residual, inflated by the residual that the prior's smoothing noise caus
 through the blur (the factor 2 is the releases'). ``Result.sigma_n`` reports
 ``1 / sqrt(lambda)`` of the last iteration, which therefore exceeds the true noise
 level (in quadrature, by ``sigma_dae * ||k|| * sqrt(2)``). The starting point is the
-problem's (for blur: the edge-replicated, edge-tapered observation; the releases only
-replicate the edges).
+forward model's (for blur: the edge-replicated, edge-tapered observation; the releases
+only replicate the edges). The loop itself is :func:`edgerestore.runtime.solvers.iterate`,
+shared with ADMM and HQS.
 """
 
 from __future__ import annotations
