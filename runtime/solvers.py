@@ -77,7 +77,7 @@ class Result:
 
 
 @dataclass
-class Run:
+class Iterates:
     """What :func:`iterate` hands back to its solver."""
 
     x: np.ndarray
@@ -91,7 +91,7 @@ class Run:
 
 
 def iterate(model: ForwardModel, x: np.ndarray, step: Step, iters: int,
-            callback: Callback | None, tol: float = 0.0) -> Run:
+            callback: Callback | None, tol: float = 0.0) -> Iterates:
     """The loop every solver shares: run ``step`` up to ``iters`` times from ``x``.
 
     Each iteration is timed and recorded (``iteration``, ``change``, ``seconds``, then
@@ -113,7 +113,7 @@ def iterate(model: ForwardModel, x: np.ndarray, step: Step, iters: int,
         stop = callback is not None and callback(it, model.output(x), info) is False
         if stop or met_tol:
             break
-    return Run(x, history, met_tol)
+    return Iterates(x, history, met_tol)
 
 
 def admm(
