@@ -77,7 +77,11 @@ check_apk() {
   files=$(unzip -Z1 "$apk")
   for f in classes.dex AndroidManifest.xml resources.arsc assets/web/index.html assets/web/bench.html \
            assets/web/js/restore.js assets/web/js/models.js assets/web/models/models.json \
-           assets/web/ort/ort.min.mjs assets/web/ort/ort-wasm-simd-threaded.jsep.wasm; do
+           assets/web/ort/ort.min.mjs assets/web/ort/ort-wasm-simd-threaded.jsep.wasm \
+           assets/web/js/litert.js assets/web/js/tiling.js assets/web/js/calibrate.js \
+           assets/web/models/tiling.json assets/web/litert/core.js assets/web/litert/wasm-utils.js \
+           assets/web/litert/litert_wasm_internal.wasm assets/web/litert/litert_wasm_compat_internal.wasm \
+           assets/web/litert/litert_wasm_threaded_internal.wasm; do
     grep -qx "$f" <<< "$files" || { echo "missing in APK: $f"; return 1; }
   done
   for m in $(node -e 'for (const m of require(process.argv[1]).models) console.log(m.file)' "$DEMO/web/models/models.json"); do

@@ -39,7 +39,9 @@ def test_files_exist_and_scripts_are_executable():
                 "scripts/prepare_web.sh", "scripts/prepare_models.py", "scripts/make_fixtures.py",
                 "scripts/serve.mjs", "tests/run.mjs", "package.json", "package-lock.json",
                 "app/AndroidManifest.xml", "web/index.html", "web/bench.html",
-                "web/bench_frame.html", "web/js/restore.js", "web/js/models.js"):
+                "web/bench_frame.html", "web/js/restore.js", "web/js/models.js",
+                "web/js/litert.js", "web/js/tiling.js", "web/js/calibrate.js",
+                "scripts/check_apk.py", "scripts/tiling_rule.py", "app/res/values/strings.xml"):
         assert (DEMO / rel).is_file(), rel
     for rel in ("ci.sh", "build.sh", "app/build.sh", "app/fetch_debian_toolchain.sh",
                 "scripts/prepare_web.sh"):
@@ -61,6 +63,12 @@ def test_pages_load_only_files_of_the_web_folder():
     for f in ("ort.min.mjs", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm"):
         assert f in prepare
     assert '"../ort/ort.min.mjs"' in read("web/js/models.js")
+    # LiteRT.js: the page imports the copy prepare_web.sh makes, with its WASM builds.
+    assert '"../litert/core.js"' in read("web/js/litert.js")
+    for f in ("litert_wasm_internal", "litert_wasm_compat_internal",
+              "litert_wasm_threaded_internal", "wasm-utils.js", "tiling_rule.py"):
+        assert f in prepare
+    assert 'new URL("../litert/", import.meta.url)' in read("web/js/litert.js")
 
 
 def test_manifest_and_activity_agree():

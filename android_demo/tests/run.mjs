@@ -2,7 +2,7 @@
 // the web app served from 127.0.0.1 by scripts/serve.mjs (COOP/COEP set).
 //
 //   node tests/run.mjs [--root DIR] [--fixtures FILE] [--only apk] [--no-webgpu]
-//                      [--screenshots DIR] [--results FILE] [--timeout SECONDS]
+//                      [--screenshots DIR] [--results FILE] [--timeout SECONDS] [--grep TEXT]
 //
 // Prints one line per test and a closing "N passed, M failed"; exits 1 on any failure.
 // Every request that is not for 127.0.0.1 is aborted and fails the run.
@@ -21,6 +21,7 @@ const opt = (name, dflt) => {
 const ROOT = resolve(opt("root", join(DEMO, "web")));
 const FIXTURES = resolve(opt("fixtures", join(DEMO, "build", "fixtures", "fixtures.json")));
 const ONLY = opt("only", null);
+const GREP = opt("grep", null); // run only the tests whose name contains this
 const WEBGPU = !argv.includes("--no-webgpu");
 const SHOTS = opt("screenshots", null);
 const RESULTS = opt("results", null);
@@ -29,6 +30,7 @@ const PARITY_DB = 45;
 // The phone-like fastest path: LiteRT.js int8 on XNNPACK WASM, one thread (a WebView has
 // no WASM threads); the 12-megapixel test restores with it.
 const PHOTO_ENGINE = "tflite-int8@wasm@1";
+const PHONE = { width: 412, height: 915 };
 
 const offHost = [];
 const consoleErrors = [];
@@ -347,6 +349,7 @@ function defineTests(ctx) {
 
   test("restore page end to end: sample photo + noise 25 + Run denoise (LiteRT int8) raises PSNR", ["apk"], async () => {
     const page = await openPage(ctx.cpu, url("index.html?engine=tflite-int8@wasm@1"));
+    if (SHOTS) await page.setViewportSize(PHONE); // the README's screenshots: a phone-sized viewport
     await page.waitForFunction(() => document.body.dataset.state === "loaded");
     await page.click("#sample");
     await page.waitForFunction(() => document.body.dataset.state === "ready");
@@ -464,6 +467,7 @@ function defineTests(ctx) {
     const page = await openPage(ctx[browserKey],
       url(`bench.html?autorun=1&size=${size}&runs=${runs}&warmup=1&backends=${backends.join(",")}`
           + (models ? `&models=${models.join(",")}` : "")));
+    if (shot && SHOTS) await page.setViewportSize(PHONE);
     await page.waitForFunction(() => document.body.dataset.state === "done", null, { timeout: 240000 });
     const rep = await page.evaluate(() => window.benchReport);
     const shown = JSON.parse(await page.textContent("#json"));
@@ -504,7 +508,7 @@ function defineTests(ctx) {
     assert(offHost.length === 0, `off-host requests: ${offHost.slice(0, 5).join(", ")}`);
     return "none";
   });
-  return ONLY ? T.filter((t) => t.tags.includes(ONLY)) : T;
+  return T.filter((t) => (!ONLY || t.tags.includes(ONLY)) && (!GREP || t.name.includes(GREP)));
 }
 
 // --------------------------------------------------------------------------------- main

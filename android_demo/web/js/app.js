@@ -176,6 +176,7 @@ async function denoise(signal) {
   const m = await model(ROLE.denoise);
   const sigma = state.sigmaN ?? Number($("sigma").value) / 255;
   const { h, w } = state.photo;
+  status(`denoising ${w}x${h} (sigma ${(sigma * 255).toFixed(1)}) with ${engineLabel(state.engine[ROLE.denoise])}...`);
   const src = state.noisy ? imageSource(state.noisy) : rgbaSource(state.photo.rgba, h, w);
   const rgba = new Uint8ClampedArray(4 * h * w);
   const clean = state.noisy ? state.photo.rgba : null;

@@ -28,9 +28,13 @@ async function measure() {
   const t0 = performance.now();
   await model.run(img, sigma);
   const firstRunMs = performance.now() - t0;
-  for (let i = 0; i < warmup; i++) await model.run(img, sigma);
-  const times = [];
-  for (let i = 0; i < runs; i++) {
+  // Calibration passes cutoff_ms (a multiple of the best median so far): a candidate
+  // whose first run is already slower than that is not timed further.
+  const cutoff = Number(p.get("cutoff_ms") ?? Infinity);
+  const cut = firstRunMs > cutoff;
+  for (let i = 0; i < (cut ? 0 : warmup); i++) await model.run(img, sigma);
+  const times = cut ? [firstRunMs] : [];
+  for (let i = 0; i < (cut ? 0 : runs); i++) {
     const t = performance.now();
     await model.run(img, sigma);
     times.push(performance.now() - t);
@@ -48,8 +52,8 @@ async function measure() {
     backend: ep,
     threads: model.threads,
     input: `${size}x${size}`,
-    runs,
-    warmup,
+    runs: times.length,
+    warmup: cut ? 0 : warmup,
     median_ms: medianMs,
     p10_ms: R.percentile(times, 10),
     p90_ms: R.percentile(times, 90),
@@ -65,6 +69,7 @@ async function measure() {
     max_ms: Math.max(...times),
     times_ms: times,
     runtime: model.runtime,
+    cut_after_first_run: cut,
   };
 }
 

@@ -9,6 +9,8 @@ import { loadManifest } from "./models.js";
 export const STORAGE_KEY = "edgerestore.calibration.v1";
 /** Calibration runs per candidate: one untimed, then the median of these. */
 export const CALIBRATION = { size: 256, warmup: 1, runs: 2 };
+/** A candidate whose first (cold) run takes this many times the best median is dropped. */
+export const CUTOFF_FACTOR = 3;
 
 /** Run one benchmark configuration in a fresh hidden frame; resolves to its record. */
 export function runFrame(params) {
@@ -105,16 +107,20 @@ export function forget() {
  * Returns {best, results, errors}; onProgress(i, n, candidate) before each one.
  */
 export async function calibrate(role, onProgress = () => {}) {
-  const candidates = await engines(role, { gpu: await realGpuAdapter() });
+  // Likely fastest first (int8, LiteRT, more threads), so that the cutoff prunes early.
+  const rank = (c) => (c.precision === "int8" ? 0 : 2) + (c.format === "tflite" ? 0 : 1) - c.threads / 100;
+  const candidates = (await engines(role, { gpu: await realGpuAdapter() })).sort((a, b) => rank(a) - rank(b));
   const results = [];
   const errors = [];
   let i = 0;
   for (const c of candidates) {
     onProgress(++i, candidates.length, c);
     try {
-      const r = await runFrame({ file: c.file, ep: c.ep, threads: c.threads, ...CALIBRATION });
+      const best = Math.min(...results.map((x) => x.median_ms));
+      const cutoff = Number.isFinite(best) ? { cutoff_ms: CUTOFF_FACTOR * best } : {};
+      const r = await runFrame({ file: c.file, ep: c.ep, threads: c.threads, ...CALIBRATION, ...cutoff });
       const used = { ...c, threads: r.threads ?? c.threads }; // LiteRT may fall back to 1
-      results.push({ ...used, key: engineKey(used), median_ms: r.median_ms });
+      results.push({ ...used, key: engineKey(used), median_ms: r.median_ms, cut: r.cut_after_first_run });
     } catch (e) {
       errors.push({ ...c, error: String(e.message ?? e) });
     }

@@ -12,6 +12,20 @@
 // weights are products of 1-D ramps over a full grid of tiles, so their per-pixel sum
 // is the product of two 1-D sums and needs no image-sized weight plane.
 
+/**
+ * Let the page handle input and repaint (progress bar, Cancel) between tiles: WASM
+ * inference runs on the main thread and its promises resolve as microtasks, which
+ * never give the event loop a turn. A message round trip is not clamped like
+ * setTimeout(0) is.
+ */
+export function yieldToEventLoop() {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => { ch.port1.close(); resolve(); };
+    ch.port2.postMessage(null);
+  });
+}
+
 /** Tile origins along one axis: evenly stepped, the last flush with the end. */
 export function tileStarts(length, tile, halo, blend) {
   if (length <= tile) return [0];
@@ -181,6 +195,7 @@ export async function runTiledStream(src, fn, sink, opts) {
       }
       done++;
       onTile?.(done, total);
+      await yieldToEventLoop();
     }
   }
   emit(bufTop, bufTop + tileH);
