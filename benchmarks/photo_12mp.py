@@ -12,6 +12,8 @@ Usage::
 
     nice -n 19 python benchmarks/photo_12mp.py --threads 1 \
         [--json benchmarks/results/photo_12mp.json] [--models NAME ...]
+
+With ``--models`` only those rows of an existing JSON are replaced.
 """
 
 from __future__ import annotations
@@ -75,6 +77,13 @@ def main() -> int:
                          "seconds": round(seconds, 2), "open_s": round(opened, 3),
                          "tiles": net.runner.tile_count(HEIGHT, WIDTH)})
             print(f"{name:<26} {chosen.path.name:<44} {seconds:7.1f} s", flush=True)
+    measured = {r["model"] for r in rows}
+    if args.json.is_file():  # a run of some --models keeps the other models' rows
+        old = json.loads(args.json.read_text())
+        rows = [r for r in old["results"] if r["model"] not in measured] + rows
+    order = list(packaged_models())
+    rows.sort(key=lambda r: (order.index(r["model"]) if r["model"] in order else len(order),
+                             r["backend"]))
     result = {
         "command": "python " + shlex.join(sys.argv),
         "image": f"{WIDTH}x{HEIGHT} generated, sigma 25 noise",

@@ -107,10 +107,14 @@ def _open(path: Path, threads: int | None) -> Model:
 
 
 def denoise(image: ImageLike, sigma: float | None = None, model: ModelLike = None, *,
+            backend: str | None = None, precision: str | None = None,
             threads: int | None = None) -> ImageLike:
     """Remove Gaussian noise of std ``sigma`` (0-255; None: estimated from the image).
 
-    The default model is the packaged blind-spot denoiser for the image's channels.
+    The default model is the packaged blind-spot denoiser for the image's channels
+    (for colour far from sigma 25, the sigma 5-50 model: see
+    :data:`edgerestore.runtime.packaged.SIGMA25_BAND`). ``backend`` / ``precision``
+    choose among a packaged model's files, as in :func:`load_model`.
 
     >>> import numpy as np, edgerestore
     >>> noisy = np.random.default_rng(1).integers(90, 160, (40, 40), dtype=np.uint8)
@@ -119,14 +123,20 @@ def denoise(image: ImageLike, sigma: float | None = None, model: ModelLike = Non
     ((40, 40), dtype('uint8'), True)
     """
     pixels, back = _as_float(image)
-    net = _model(model, "denoise", pixels.shape[2], threads)
     if sigma is not None and not (np.isfinite(sigma) and 0 < sigma <= 255):
         raise InputError(f"sigma must be in (0, 255], got {sigma}")
+    level = sigma
+    if model is None and level is None and pixels.shape[2] == 3:
+        from edgerestore.runtime.sigma_estimate import estimate_sigma
+
+        level = estimate_sigma(pixels) * 255.0  # only picks the model; the runner re-checks
+    net = _model(model, "denoise", pixels.shape[2], threads, backend, precision, level)
     return back(net.runner.denoise(pixels, sigma))
 
 
 def deblur(image: ImageLike, kernel: np.ndarray | str | os.PathLike[str],
            sigma: float | None = None, model: ModelLike = None, *,
+           backend: str | None = None, precision: str | None = None,
            threads: int | None = None, **solver: Any) -> ImageLike:
     """Remove a known blur ``kernel`` (array or kernel file) with plug-and-play ADMM.
 
@@ -147,7 +157,7 @@ def deblur(image: ImageLike, kernel: np.ndarray | str | os.PathLike[str],
     pixels, back = _as_float(image)
     k = np.asarray(kernel) if isinstance(kernel, np.ndarray) else load_kernel(kernel)
     k = validate_kernel(k, pixels.shape)
-    net = _model(model, "prior", pixels.shape[2], threads)
+    net = _model(model, "prior", pixels.shape[2], threads, backend, precision)
     result = pnp_deblur(pixels, k, net.runner, sigma_n=_unit_sigma(sigma),
                         denoiser_sigma=_strength(net), **solver)
     return back(result.x)
@@ -205,8 +215,11 @@ def upscale(image: ImageLike, scale: int, sigma: float | None = None,
     return back(result.x)
 
 
-def _model(model: ModelLike, task: str, channels: int, threads: int | None) -> Model:
-    """``model`` opened (default: the packaged one for ``task`` and ``channels``), checked."""
+def _model(model: ModelLike, task: str, channels: int, threads: int | None,
+           backend: str | None = None, precision: str | None = None,
+           sigma: float | None = None) -> Model:
+    """``model`` opened (default: the packaged one for ``task``, ``channels`` and the
+    noise level ``sigma``), checked against the task and the image."""
     from edgerestore.runtime.packaged import resolve
 
     if isinstance(model, Model):
@@ -214,7 +227,8 @@ def _model(model: ModelLike, task: str, channels: int, threads: int | None) -> M
     else:
         spec = str(model) if isinstance(model, str) else (None if model is None
                                                          else Path(model))
-        net = _open(resolve(spec, task=task, channels=channels), threads)
+        net = _open(resolve(spec, task=task, channels=channels, backend=backend,
+                            precision=precision, sigma=sigma), threads)
     if net.task != task:
         wanted = "a blind-spot denoiser" if task == "denoise" else "a MAP denoiser (prior)"
         raise InputError(f"{net.path.name} is not {wanted}")

@@ -23,14 +23,11 @@ from typing import TYPE_CHECKING
 
 from edgerestore.console import log, progress
 from edgerestore.errors import EdgeRestoreError, InputError
+from edgerestore.runtime.image_files import list_images
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from edgerestore.api import Model
-
-#: Extensions taken from a folder (a named file of any readable type is taken as is).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 #: Pillow formats that can carry EXIF / an ICC profile when saving.
 EXIF_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")
 ICC_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")
@@ -55,8 +52,7 @@ def expand(inputs: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for item in inputs:
         if item.is_dir():
-            found += sorted(p for p in item.iterdir()
-                            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            found += list_images(item)  # a named file of any readable type is taken as is
         elif glob.has_magic(str(item)):
             matches = sorted(Path(p) for p in glob.glob(str(item)) if Path(p).is_file())
             if not matches:
@@ -138,7 +134,8 @@ def _attempt(work: Callable[[Path, Path], None], src: Path, dst: Path) -> str | 
 def report(failures: list[Failure], done: int, skipped: int) -> int:
     """Log the outcome; exit status 2 when any file failed."""
     for f in failures:
-        log.error("failed: %s: %s", f.source, f.message)
+        text = f.message if str(f.source) in f.message else f"{f.source}: {f.message}"
+        log.error("failed: %s", text)
     log.info("%d file(s) restored, %d skipped (output exists; --overwrite replaces), "
              "%d failed", done - len(failures), skipped, len(failures))
     return 2 if failures else 0
@@ -190,9 +187,9 @@ def denoise_one(src: Path, dst: Path, *, model: str | None, backend: str | None,
     from edgerestore import api
 
     pixels, sixteen = _read(src)
-    net = _load("denoise", model, pixels.shape[2], backend, precision, threads)
-    write_like(dst, api.denoise(pixels, sigma, net), src,
-               bit_depth=_depth(bit_depth, sixteen, dst))
+    out = api.denoise(pixels, sigma, model, backend=backend, precision=precision,
+                      threads=threads)
+    write_like(dst, out, src, bit_depth=_depth(bit_depth, sixteen, dst))
 
 
 def deblur_one(src: Path, dst: Path, *, kernel: np.ndarray, model: str | None,
@@ -202,9 +199,9 @@ def deblur_one(src: Path, dst: Path, *, kernel: np.ndarray, model: str | None,
     from edgerestore import api
 
     pixels, sixteen = _read(src)
-    net = _load("prior", model, pixels.shape[2], backend, precision, threads)
-    write_like(dst, api.deblur(pixels, kernel, sigma, net, **solver), src,
-               bit_depth=_depth(bit_depth, sixteen, dst))
+    out = api.deblur(pixels, kernel, sigma, model, backend=backend, precision=precision,
+                     threads=threads, **solver)
+    write_like(dst, out, src, bit_depth=_depth(bit_depth, sixteen, dst))
 
 
 def _read(src: Path) -> tuple[np.ndarray, bool]:
@@ -215,15 +212,6 @@ def _read(src: Path) -> tuple[np.ndarray, bool]:
     if info.has_alpha:
         raise ImageError(f"{src}: has an alpha channel; restoration needs an opaque image")
     return pixels, info.bit_depth == 16
-
-
-def _load(task: str, model: str | None, channels: int, backend: str | None,
-          precision: str | None, threads: int | None) -> Model:
-    from edgerestore import api
-    from edgerestore.runtime.packaged import default_name
-
-    return api.load_model(model or default_name(task, channels), backend=backend,
-                          precision=precision, threads=threads)
 
 
 def _depth(bit_depth: int | None, sixteen: bool, dst: Path) -> int:

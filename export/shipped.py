@@ -104,13 +104,19 @@ def export_shipped(names: tuple[str, ...] = (), *, force: bool = False,
                 continue
             entry = json.loads((Path(tmp) / "entry.json").read_text())
             _install(Path(tmp), out, entry, old)
-        manifest["models"][name] = entry
-        manifest["models"] = {n: manifest["models"][n] for n in SHIPPED
-                              if n in manifest["models"]}
-        atomic_write(out / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+        _record(out / MANIFEST, name, entry)
         outcomes.append(Outcome(name, "exported", seconds))
         log.info("%s: exported in %.0f s", name, seconds)
     return outcomes
+
+
+def _record(path: Path, name: str, entry: dict[str, Any]) -> None:
+    """Put one model's entry into the index, re-read just before (another export may
+    have written it meanwhile), in the listing order of ``SHIPPED``."""
+    manifest = read_manifest(path) if path.is_file() else {"models": {}}
+    manifest["models"][name] = entry
+    manifest["models"] = {n: manifest["models"][n] for n in SHIPPED if n in manifest["models"]}
+    atomic_write(path, (json.dumps(manifest, indent=2) + "\n").encode())
 
 
 def _install(staging: Path, out: Path, entry: dict[str, Any],

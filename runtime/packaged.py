@@ -44,6 +44,14 @@ DEFAULTS = {
     ("prior", 1): "map_gray",
 }
 MODEL_SUFFIXES = (".onnx", ".tflite", ".safetensors")
+#: Colour noise levels (0-255) where the sigma-25 default beats the sigma 5-50 model;
+#: outside them the 5-50 model is the default. Measured on the bundled samples (5
+#: colour images, 256x256 centre crops, seed 0, sigma estimated as the CLI does, ONNX
+#: fp32; ``python benchmarks/default_sigma_switch.py``): the 5-50 model is ahead by
+#: 1.43 dB at sigma 5, 0.07 at 12, behind by 0.37 at 15 and 0.29 at 35, ahead by 0.36
+#: at 40 and 1.19 at 50. Rerun that script after retraining either model.
+SIGMA25_BAND = (12.0, 38.0)
+RANGE_MODEL = "blindspot_gauss5_50_rgb"
 
 
 @dataclass(frozen=True)
@@ -130,20 +138,29 @@ def choose_file(name: str, backend: str | None = None, precision: str | None = N
     return min(fits, key=lambda f: (f.ms_256 is None, f.ms_256 or 0.0))
 
 
-def default_name(task: str, channels: int) -> str:
-    """The packaged model used for ``task`` ('denoise' / 'prior') on a C-channel image."""
+def default_name(task: str, channels: int, sigma: float | None = None) -> str:
+    """The packaged model used for ``task`` ('denoise' / 'prior') on a C-channel image.
+
+    ``sigma`` (0-255, given or estimated) moves colour denoising to the sigma 5-50
+    model outside :data:`SIGMA25_BAND`, where it measured better.
+    """
     try:
-        return DEFAULTS[(task, channels)]
+        name = DEFAULTS[(task, channels)]
     except KeyError:
         raise InputError(f"no packaged {task} model for {channels}-channel images; "
                          "pass --model") from None
+    low, high = SIGMA25_BAND
+    if (task, channels) == ("denoise", 3) and sigma is not None and not low <= sigma <= high:
+        return RANGE_MODEL
+    return name
 
 
 def resolve(model: str | Path | None, *, task: str, channels: int | None = None,
-            backend: str | None = None, precision: str | None = None) -> Path:
+            backend: str | None = None, precision: str | None = None,
+            sigma: float | None = None) -> Path:
     """A model argument (path, packaged name or None) as the file to open.
 
-    ``channels`` picks the default when ``model`` is None (required then).
+    ``channels`` (required then) and ``sigma`` pick the default when ``model`` is None.
     """
     if backend is not None and backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
@@ -153,7 +170,7 @@ def resolve(model: str | Path | None, *, task: str, channels: int | None = None,
     if model is None:
         if channels is None:
             raise InputError("no model given and no image to choose a default for")
-        return choose_file(default_name(task, channels), backend, precision).path
+        return choose_file(default_name(task, channels, sigma), backend, precision).path
     text = str(model)
     if isinstance(model, str) and text in SHIPPED:
         return choose_file(text, backend, precision).path

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 from edgerestore import argtypes
+from edgerestore.batch import is_batch
+from edgerestore.commands.model_args import add_batch_args, add_model_args, model_path, run_many
 from edgerestore.commands.paths import read_input
 from edgerestore.console import log, progress
 from edgerestore.errors import InputError
@@ -21,11 +23,15 @@ from edgerestore.errors import InputError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "denoise", help="denoise an image with an exported model (runtime only, no torch)",
-        description="Denoise IN with an exported .onnx or .tflite model and write OUT.")
-    p.add_argument("input", type=Path, help="noisy image")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output image")
-    p.add_argument("--model", type=Path, required=True,
-                   help="exported model (.onnx or .tflite from `edgerestore export`)")
+        description="Denoise IN with a packaged model (default: the one for the image's "
+                    "channels) or an exported .onnx / .tflite file and write OUT; several "
+                    "inputs are restored into the OUT folder.")
+    p.add_argument("input", type=Path, nargs="+",
+                   help="noisy image, or several: files, folders, glob patterns")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output image (a folder for several inputs)")
+    add_model_args(p, "--model", dest="model", what="blind-spot denoiser")
+    add_batch_args(p)
     p.add_argument("--sigma", type=argtypes.positive_sigma_255,
                    help="Gaussian noise std, 0-255 (default: estimated from the image)")
     p.add_argument("--threads", type=argtypes.threads,
@@ -44,11 +50,16 @@ def run(args: argparse.Namespace) -> int:
     from edgerestore.runtime.image_io import write_image
     from edgerestore.runtime.model_metadata import sidecar_path
 
-    image, info = read_input(args, reads=[args.model, sidecar_path(args.model)])
-    denoiser = ExportedDenoiser(args.model, SessionOptions(threads=args.threads),
+    if is_batch(args.input, args.output):
+        return run_many(args, "denoise")
+    args.input = args.input[0]
+    model = model_path(args, "denoise")
+    image, info = read_input(args, reads=[model, sidecar_path(model)] if model else [])
+    model = model or model_path(args, "denoise", image)
+    denoiser = ExportedDenoiser(model, SessionOptions(threads=args.threads),
                                 max_tile=args.max_tile)
     if image.shape[2] != denoiser.channels:
-        raise InputError(f"{args.model.name} takes {denoiser.channels}-channel images; "
+        raise InputError(f"{model.name} takes {denoiser.channels}-channel images; "
                          f"{args.input} has {image.shape[2]} channel(s)")
     sigma = None if args.sigma is None else denoiser.resolve_sigma(image, args.sigma)
     if sigma is None and denoiser.task.startswith("denoise_"):
@@ -68,6 +79,6 @@ def run(args: argparse.Namespace) -> int:
     png = args.output.suffix.lower() == ".png"
     bit_depth = args.bit_depth or (16 if info.bit_depth == 16 and png else 8)
     write_image(args.output, out, bit_depth=bit_depth)
-    log.info("wrote %s (%s, %s backend, %.2f s)", args.output, args.model.name,
+    log.info("wrote %s (%s, %s backend, %.2f s)", args.output, model.name,
              denoiser.session.backend, time.perf_counter() - start)
     return 0

@@ -10,11 +10,15 @@ from __future__ import annotations
 import argparse
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgerestore import argtypes
+from edgerestore.console import log
 from edgerestore.errors import InputError
 from edgerestore.runtime.packaged import BACKENDS, PRECISIONS, SHIPPED
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def add_model_args(p: argparse.ArgumentParser, *flags: str, dest: str, what: str) -> None:
@@ -41,20 +45,30 @@ def add_batch_args(p: argparse.ArgumentParser) -> None:
 
 
 
-def model_path(args: argparse.Namespace, task: str, channels: int | None = None,
+def model_path(args: argparse.Namespace, task: str, image: np.ndarray | None = None,
                *, dest: str = "model") -> Path | None:
     """The file ``args.<dest>`` names (packaged name or path) for ``task``.
 
-    With no model given it is the packaged default for ``channels`` images, or None
-    while ``channels`` is not known yet (read the image, then call again).
+    With no model given it is the packaged default for ``image`` (its channels and,
+    for denoising, its given or estimated noise level), or None while the image is
+    not read yet (read it, then call again).
     """
     from edgerestore.runtime.packaged import resolve
 
     given = getattr(args, dest)
-    if given is None and channels is None:
+    if given is not None:
+        return resolve(str(given), task=task, backend=args.backend, precision=args.precision)
+    if image is None:
         return None
-    return resolve(None if given is None else str(given), task=task, channels=channels,
-                   backend=args.backend, precision=args.precision)
+    sigma = getattr(args, "sigma", None)
+    if task == "denoise" and sigma is None:
+        from edgerestore.runtime.sigma_estimate import estimate_sigma
+
+        sigma = estimate_sigma(image) * 255.0
+    path = resolve(None, task=task, channels=image.shape[2], backend=args.backend,
+                   precision=args.precision, sigma=sigma if task == "denoise" else None)
+    log.info("model: %s (the packaged default for this image)", path.name)
+    return path
 
 
 def run_many(args: argparse.Namespace, task: str, **work_options: Any) -> int:

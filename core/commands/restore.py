@@ -19,6 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edgerestore import argtypes
+from edgerestore.batch import is_batch
+from edgerestore.commands.model_args import (
+    add_batch_args,
+    add_model_args,
+    model_path,
+    one_input,
+    run_many,
+)
 from edgerestore.commands.paths import read_input
 from edgerestore.console import log, progress
 from edgerestore.errors import InputError
@@ -74,10 +82,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _common_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", type=Path, help="input image")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output image")
-    p.add_argument("--denoiser", type=Path, required=True,
-                   help=f"denoiser weights ({', '.join(DENOISER_SUFFIXES)})")
+    p.add_argument("input", type=Path, nargs="+",
+                   help="input image (deblur: several files, folders or glob patterns)")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output image (a folder for several inputs)")
+    add_model_args(p, "--denoiser", "--model", dest="denoiser",
+                   what=f"the prior, a MAP denoiser (files: {', '.join(DENOISER_SUFFIXES)})")
+    add_batch_args(p)
     p.add_argument("--iters", type=argtypes.int_range(1, 100000),
                    help="solver iterations (default: the method's own)")
     p.add_argument("--rho", type=argtypes.float_range(0.0, 1e12, low_open=True),
@@ -97,7 +108,16 @@ def run_deblur(args: argparse.Namespace) -> int:
     from edgerestore.runtime.pnp import deblur
 
     _check_options(args, dmsp=args.method == "dmsp")
+    if is_batch(args.input, args.output):
+        if args.method == "dmsp":
+            raise InputError("--method dmsp restores one image at a time")
+        kernel = validate_kernel(load_kernel(args.kernel), name=f"kernel {args.kernel}")
+        return run_many(args, "deblur", kernel=kernel, iters=args.iters, rho=args.rho,
+                        method=args.method, boundary=args.boundary)
+    args.input = args.input[0]
+    args.denoiser = model_path(args, "prior", dest="denoiser")
     image, info = read_input(args, reads=_reads(args))
+    args.denoiser = args.denoiser or model_path(args, "prior", image, dest="denoiser")
     kernel = validate_kernel(load_kernel(args.kernel), image.shape, name=f"kernel {args.kernel}")
     sigma_n = noise_sigma(args.sigma)
     den = load_denoiser(args.denoiser, args.device, args.threads)
@@ -121,7 +141,10 @@ def run_inpaint(args: argparse.Namespace) -> int:
     from edgerestore.runtime.pnp import inpaint
 
     _check_options(args)
+    args.input = one_input(args)
+    args.denoiser = model_path(args, "prior", dest="denoiser")
     image, info = read_input(args, reads=_reads(args))
+    args.denoiser = args.denoiser or model_path(args, "prior", image, dest="denoiser")
     mask = _read_mask(args.mask, image.shape)
     den = load_denoiser(args.denoiser, args.device, args.threads)
     with iteration_progress(args.method, args.iters) as tick:
@@ -137,7 +160,10 @@ def run_upscale(args: argparse.Namespace) -> int:
     from edgerestore.runtime.pnp import upscale
 
     _check_options(args)
+    args.input = one_input(args)
+    args.denoiser = model_path(args, "prior", dest="denoiser")
     image, info = read_input(args, reads=_reads(args))
+    args.denoiser = args.denoiser or model_path(args, "prior", image, dest="denoiser")
     kernel = load_kernel(args.kernel) if args.kernel else None
     sigma_n = noise_sigma(args.sigma)
     den = load_denoiser(args.denoiser, args.device, args.threads)
@@ -173,7 +199,8 @@ def _reads(args: argparse.Namespace) -> list[Path]:
     from edgerestore.runtime.kernels import kernel_file
     from edgerestore.runtime.model_metadata import sidecar_path
 
-    files = [args.denoiser, args.denoiser.with_suffix(".json"), sidecar_path(args.denoiser)]
+    files = [] if args.denoiser is None else [  # None: the packaged default, chosen later
+        args.denoiser, args.denoiser.with_suffix(".json"), sidecar_path(args.denoiser)]
     files += [p for p in (getattr(args, "dae", None), getattr(args, "mask", None)) if p]
     if getattr(args, "kernel", None):
         files.append(kernel_file(args.kernel))
