@@ -21,12 +21,13 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-def add_model_args(p: argparse.ArgumentParser, *flags: str, dest: str, what: str) -> None:
+def add_model_args(p: argparse.ArgumentParser, *flags: str, dest: str, what: str,
+                   files: str = ".onnx, .tflite") -> None:
     """``flags`` (e.g. ``--model``) naming the model, plus ``--backend`` / ``--precision``."""
     p.add_argument(*flags, dest=dest, metavar="NAME_OR_PATH",
                    help=f"{what}: a packaged model ({', '.join(SHIPPED)}; see "
-                        "`edgerestore models`) or a file (.onnx, .tflite, .safetensors); "
-                        "default: the packaged default for the image")
+                        f"`edgerestore models`) or a file ({files}); default: the packaged "
+                        "default for the image")
     p.add_argument("--backend", choices=BACKENDS,
                    help="for a packaged model: run its file for this backend (default: the "
                         "fastest installed one)")
@@ -93,7 +94,7 @@ def run_many(args: argparse.Namespace, task: str, **work_options: Any) -> int:
 
 def one_input(args: argparse.Namespace) -> Path:
     """The single input of a command that has no batch mode."""
-    if len(args.input) != 1 or args.input[0].is_dir():
-        raise InputError(f"{args.command} takes one input image; only denoise and deblur "
-                         "restore several files at once")
+    if len(args.input) != 1 or args.input[0].is_dir() or args.jobs != 1 or args.overwrite:
+        raise InputError(f"{args.command} takes one input image (no --jobs / --overwrite); "
+                         "only denoise and deblur restore several files at once")
     return args.input[0]

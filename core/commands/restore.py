@@ -86,8 +86,8 @@ def _common_args(p: argparse.ArgumentParser) -> None:
                    help="input image (deblur: several files, folders or glob patterns)")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="output image (a folder for several inputs)")
-    add_model_args(p, "--denoiser", "--model", dest="denoiser",
-                   what=f"the prior, a MAP denoiser (files: {', '.join(DENOISER_SUFFIXES)})")
+    add_model_args(p, "--denoiser", "--model", dest="denoiser", what="the prior (MAP denoiser)",
+                   files=", ".join(DENOISER_SUFFIXES))
     add_batch_args(p)
     p.add_argument("--iters", type=argtypes.int_range(1, 100000),
                    help="solver iterations (default: the method's own)")
