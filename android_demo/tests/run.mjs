@@ -468,7 +468,7 @@ function defineTests(ctx) {
       url(`bench.html?autorun=1&size=${size}&runs=${runs}&warmup=1&backends=${backends.join(",")}`
           + (models ? `&models=${models.join(",")}` : "")));
     if (shot && SHOTS) await page.setViewportSize(PHONE);
-    await page.waitForFunction(() => document.body.dataset.state === "done", null, { timeout: 240000 });
+    await page.waitForFunction(() => document.body.dataset.state === "done", null, { timeout: 600000 });
     const rep = await page.evaluate(() => window.benchReport);
     const shown = JSON.parse(await page.textContent("#json"));
     if (shot && SHOTS) await page.screenshot({ path: join(SHOTS, "bench.png"), fullPage: true });
