@@ -101,7 +101,7 @@ def run(pairs: list[tuple[Path, Path]], work: Callable[[Path, Path], None], jobs
     when ``jobs > 1``.
     """
     failures: list[Failure] = []
-    if jobs == 1 or len(pairs) == 1:
+    if jobs == 1 or len(pairs) <= 1:
         for src, dst in progress(pairs, desc="files", unit="file"):
             message = _attempt(work, src, dst)
             if message:
