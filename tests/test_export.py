@@ -234,3 +234,33 @@ def test_missing_export_dependency_names_the_extra(weights, tmp_path, capsys, mo
     assert main(["export", "--model", str(weights), "--format", "onnx",
                  "--out", str(tmp_path)]) == 2
     assert "pip install 'edgerestore[export]'" in capsys.readouterr().err
+
+
+def test_explicit_pairs_export_only_those_files(weights, tmp_path):
+    from edgerestore.export.pipeline import ExportOptions, run_export
+
+    report = run_export(ExportOptions(weights=weights, out=tmp_path, calib_count=2,
+                                      pairs=(("onnx", "fp32"), ("onnx", "int8"))))
+    assert [(f["format"], f["precision"]) for f in report["files"]] == [
+        ("onnx", "fp32"), ("onnx", "int8")]
+
+
+def test_shipped_export_skips_models_whose_files_match_their_weights(tmp_path):
+    from edgerestore.errors import ModelFileError
+    from edgerestore.export.metadata import file_sha256
+    from edgerestore.export.shipped import export_shipped, weights_dir
+    from edgerestore.runtime.packaged import MANIFEST
+
+    (tmp_path / "map_rgb_fp32.onnx").write_bytes(b"stand-in")
+    entry = {"weights_sha256": file_sha256(weights_dir() / "map_rgb.safetensors"),
+             "files": [{"file": "map_rgb_fp32.onnx"}]}
+    (tmp_path / MANIFEST).write_text(json.dumps({"models": {"map_rgb": entry}}))
+    [outcome] = export_shipped(("map_rgb",), out=tmp_path)
+    assert outcome.status == "up to date"
+    with pytest.raises(ModelFileError, match="not a packaged model"):
+        export_shipped(("dde_digits_generator",), out=tmp_path)
+
+
+def test_export_needs_out_with_model(weights, capsys):
+    assert main(["export", "--model", str(weights)]) == 2
+    assert "--out is required" in capsys.readouterr().err

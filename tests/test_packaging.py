@@ -68,3 +68,53 @@ def test_runtime_imports_and_runs_when_torch_is_unavailable(tmp_path):
                           text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("OK")
+
+
+@pytest.mark.slow
+def test_fresh_base_install_restores_photos_with_packaged_models(tmp_path):
+    """The promise of the README's first lines: ``pip install .`` (no torch, no extras),
+    then one command or one Python call, with no model flag and no export."""
+    import numpy as np
+
+    from edgerestore.runtime.blur import blur_circular
+    from edgerestore.runtime.image_io import read_image, write_image
+    from edgerestore.runtime.kernels import gaussian_kernel
+    from edgerestore.runtime.metrics import psnr
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    bindir = venv / ("Scripts" if os.name == "nt" else "bin")
+    install = subprocess.run([str(bindir / "python"), "-m", "pip", "install", "-q", str(ROOT)],
+                             capture_output=True, text=True, timeout=900)
+    assert install.returncode == 0, install.stderr
+    assert subprocess.run([str(bindir / "python"), "-c", "import torch"],
+                          capture_output=True, timeout=60).returncode != 0
+
+    y, x = np.mgrid[0:64, 0:64] / 64
+    clean = np.stack([0.5 + 0.3 * np.sin(6 * x), 0.2 + 0.5 * y, 0.3 + 0.4 * (x > 0.5)],
+                     axis=2).astype(np.float32)
+    noisy = clean + np.random.default_rng(0).normal(0, 25 / 255, clean.shape)
+    write_image(tmp_path / "noisy.png", noisy.astype(np.float32))
+    kernel = gaussian_kernel(1.6, 9)
+    write_image(tmp_path / "blurred.png", blur_circular(clean, kernel))
+    np.save(tmp_path / "k.npy", kernel)
+    (tmp_path / "photos").mkdir()
+    for name in ("a.png", "b.png"):
+        write_image(tmp_path / "photos" / name, noisy.astype(np.float32))
+
+    def run(*args: str) -> None:
+        proc = subprocess.run(list(args), cwd=tmp_path, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr
+
+    er = str(bindir / "edgerestore")
+    run(er, "models")
+    run(er, "denoise", "noisy.png", "-o", "out.png", "--threads", "1")
+    assert psnr(clean, read_image(tmp_path / "out.png")[0]) > psnr(clean, noisy) + 3
+    run(er, "deblur", "blurred.png", "--kernel", "k.npy", "--sigma", "2.55", "-o", "sharp.png")
+    assert read_image(tmp_path / "sharp.png")[0].shape == clean.shape
+    run(er, "denoise", "photos", "-o", "restored", "--jobs", "2")
+    assert sorted(p.name for p in (tmp_path / "restored").iterdir()) == ["a.png", "b.png"]
+    run(str(bindir / "python"), "-c",
+        "import edgerestore; out = edgerestore.denoise('noisy.png'); "
+        "assert out.size == (64, 64), out")
