@@ -99,7 +99,7 @@ step system-packages install_system
 step npm-ci npm ci --no-audit --no-fund
 step export-models scripts/prepare_web.sh "$VENV"
 step python-reference "$VENV/bin/python" scripts/make_fixtures.py --models web/models --out "$BUILD/fixtures"
-browser browser-tests --results "$BUILD/test-results.json"
+browser browser-tests --results "$BUILD/test-results.json" --timeout 2700
 step build-apk app/build.sh
 step check-apk check_apk
 step unpack-apk unpack_apk
