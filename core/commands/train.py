@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edgerestore.commands.arg_types import float_in, int_in
+from edgerestore.argtypes import float_range, int_range, seed, threads
 from edgerestore.commands.train_dde import register_dde
 from edgerestore.errors import InputError, require
 
@@ -32,14 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the images are real noisy photos: add no synthetic noise")
     b.add_argument("--arch", choices=("dilated_blindspot", "laine_unet"),
                    default="dilated_blindspot", help="ignored with --init-from (taken from it)")
-    b.add_argument("--width", type=int_in(1, 1024),
+    b.add_argument("--width", type=int_range(1, 1024),
                    help="trunk width (dilated net; default 128, or --init-from's)")
-    b.add_argument("--depth", type=int_in(1, 64), help="trunk depth (dilated net; default 11)")
-    b.add_argument("--branch-width", type=int_in(1, 1024),
+    b.add_argument("--depth", type=int_range(1, 64), help="trunk depth (dilated net; default 11)")
+    b.add_argument("--branch-width", type=int_range(1, 1024),
                    help="filters per dilated branch (default 18)")
-    b.add_argument("--mix-widths", type=int_in(1, 4096), nargs="+",
+    b.add_argument("--mix-widths", type=int_range(1, 4096), nargs="+",
                    help="1x1 mixing widths (dilated net; default 99 99)")
-    b.add_argument("--base-width", type=int_in(1, 1024),
+    b.add_argument("--base-width", type=int_range(1, 1024),
                    help="U-Net width (laine_unet; default 48)")
     add_run_options(b, steps=10000, batch=4, patch=64, lr=3e-4)
     b.set_defaults(func=run_blindspot)
@@ -54,16 +54,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="DAE prior R .safetensors (required unless --freeze-dae)")
     m.add_argument("--run-dir", type=Path, help="checkpoints (default: runs/<name>)")
     m.add_argument("--channels", type=int, choices=(1, 3), default=3)
-    m.add_argument("--sigma-r", type=float_in(0, 255, low_open=True),
+    m.add_argument("--sigma-r", type=float_range(0, 255, low_open=True),
                    help="DAE noise, 0-255 (default 11 colour, 7 grey)")
-    m.add_argument("--sigma-v", type=float_in(0, 255, low_open=True),
+    m.add_argument("--sigma-v", type=float_range(0, 255, low_open=True),
                    help="D's input noise, 0-255 (default sigma-r)")
-    m.add_argument("--rho", type=float_in(0, low_open=True),
+    m.add_argument("--rho", type=float_range(0, 1e9, low_open=True),
                    help="data weight (default 2 / sigma_R^2)")
-    m.add_argument("--depth", type=int_in(2, 64), default=17)
-    m.add_argument("--width", type=int_in(1, 1024), default=64)
-    m.add_argument("--dae-depth", type=int_in(2, 64), default=17)
-    m.add_argument("--dae-width", type=int_in(1, 1024), default=64)
+    m.add_argument("--depth", type=int_range(2, 64), default=17)
+    m.add_argument("--width", type=int_range(1, 1024), default=64)
+    m.add_argument("--dae-depth", type=int_range(2, 64), default=17)
+    m.add_argument("--dae-width", type=int_range(1, 1024), default=64)
     m.add_argument("--init-dae", type=Path, help="start R from these DnCNN weights")
     m.add_argument("--init-map", type=Path,
                    help="start D from these DnCNN weights (e.g. the DAE itself)")
@@ -77,29 +77,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 def add_run_options(p: argparse.ArgumentParser, *, steps: int, batch: int, patch: int,
                     lr: float) -> None:
     """Options every trainer shares: length, schedule, precision, device, checkpoints, dev set."""
-    p.add_argument("--steps", type=int_in(1),
+    p.add_argument("--steps", type=int_range(1),
                    help=f"optimiser steps (default {steps} unless --images/--budget-minutes)")
-    p.add_argument("--images", type=int_in(1),
+    p.add_argument("--images", type=int_range(1),
                    help="run length in training patches seen (sets --steps = IMAGES / batch)")
-    p.add_argument("--budget-minutes", type=float_in(0, low_open=True),
+    p.add_argument("--budget-minutes", type=float_range(0, 1e9, low_open=True),
                    help="stop after this much wall time; the LR ramps are laid over it")
-    p.add_argument("--batch", type=int_in(1, 4096), default=batch,
+    p.add_argument("--batch", type=int_range(1, 4096), default=batch,
                    help="global batch (split over torchrun processes)")
-    p.add_argument("--patch", type=int_in(8, 1024), default=patch)
-    p.add_argument("--lr", type=float_in(0, 1, low_open=True), default=lr)
-    p.add_argument("--seed", type=int_in(0), default=0)
+    p.add_argument("--patch", type=int_range(8, 1024), default=patch)
+    p.add_argument("--lr", type=float_range(0, 1, low_open=True), default=lr)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="bf16 autocast (auto: where the CPU/GPU computes bf16 natively)")
     p.add_argument("--no-amp", action="store_true", help="same as --precision fp32")
     p.add_argument("--no-channels-last", action="store_true",
                    help="keep NCHW tensors (NHWC is faster with oneDNN and cuDNN)")
-    p.add_argument("--threads", type=int_in(1, 1024),
+    p.add_argument("--threads", type=threads,
                    help="torch CPU threads (default: all cores, shared between processes)")
-    p.add_argument("--checkpoint-every", type=int_in(1), default=250)
+    p.add_argument("--checkpoint-every", type=int_range(1), default=250)
     p.add_argument("--dev-images", type=Path, help="folder for a dev-set PSNR at checkpoints")
-    p.add_argument("--dev-count", type=int_in(1), default=8)
-    p.add_argument("--limit-images", type=int_in(1), help="use only the first N training images")
+    p.add_argument("--dev-count", type=int_range(1), default=8)
+    p.add_argument("--limit-images", type=int_range(1), help="use only the first N training images")
     p.add_argument("--init-from", type=Path,
                    help="start from these weights (new optimiser; the card keeps the lineage)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
