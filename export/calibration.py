@@ -16,7 +16,8 @@ import numpy as np
 
 from edgerestore.errors import InputError
 from edgerestore.export.graph import GraphSpec
-from edgerestore.models.patches import convert_channels, list_images
+from edgerestore.models.patches import convert_channels
+from edgerestore.runtime.image_files import list_images
 from edgerestore.runtime.image_io import read_image
 from edgerestore.runtime.noise import NoiseSpec
 from edgerestore.runtime.samples import COLOR_SAMPLES, load_sample

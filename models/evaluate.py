@@ -17,7 +17,8 @@ import torch
 
 from edgerestore.console import progress
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
-from edgerestore.models.patches import convert_channels, list_images
+from edgerestore.models.patches import convert_channels
+from edgerestore.runtime.image_files import list_images
 from edgerestore.runtime.image_io import read_image
 from edgerestore.runtime.metrics import psnr, ssim
 from edgerestore.runtime.noise import NoiseSpec
@@ -28,13 +29,20 @@ MODES = ("posterior", "estimated", "prior")
 
 
 def noisy_set(folder: str | Path, spec: NoiseSpec, seed: int, channels: int,
-              limit: int | None = None) -> list[tuple[str, np.ndarray, np.ndarray, float]]:
-    """(name, clean, noisy, level) for each image, noise drawn from one seeded generator."""
+              limit: int | None = None, clipped_input: bool = False
+              ) -> list[tuple[str, np.ndarray, np.ndarray, float]]:
+    """(name, clean, noisy, level) for each image, noise drawn from one seeded generator.
+
+    ``clipped_input`` clips the noisy image to [0, 1] and rounds it to 8 bits, as a
+    camera writes it: the published protocol keeps the noise unclipped, a photo cannot.
+    """
     rng = np.random.default_rng(seed)
     out = []
     for path in list_images(folder)[:limit]:
         clean = convert_channels(read_image(path)[0], channels, str(path))
         noisy, level = spec.apply(clean, rng)
+        if clipped_input:
+            noisy = np.round(np.clip(noisy, 0.0, 1.0) * 255.0) / 255.0
         out.append((path.name, clean, noisy.astype(np.float32), level))
     return out
 

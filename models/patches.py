@@ -19,23 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from edgerestore.errors import InputError
+from edgerestore.runtime.image_files import list_images
 from edgerestore.runtime.image_io import read_image, to_uint
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 
 #: Decoded training images kept in memory, in bytes (older ones are decoded again).
 CACHE_BYTES = 2 * 1024**3
-
-
-def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: not a folder of images")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise InputError(f"{folder}: contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    return files
 
 
 def convert_channels(image: np.ndarray, channels: int, name: str = "image") -> np.ndarray:

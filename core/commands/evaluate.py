@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     d.add_argument("--threads", type=int, help="inference threads for exported files")
     d.add_argument("--no-ssim", action="store_true")
+    d.add_argument("--clipped-input", action="store_true",
+                   help="clip the noisy images to [0, 1] and round to 8 bits (a real photo)")
     d.add_argument("--json", type=Path, help="write the results here")
     d.add_argument("--card", action="store_true",
                    help="record the mean PSNR/SSIM in the model card (evaluation section)")
@@ -84,7 +86,8 @@ def run_denoise(args: argparse.Namespace) -> int:
         model=args.model, images=args.images, noise=args.noise, seed=args.seed,
         mode=args.mode, bm3d=args.bm3d, bm3d_cache=args.bm3d_cache, limit=args.limit,
         device=args.device, threads=args.threads, with_ssim=not args.no_ssim,
-        json=args.json, card=args.card, command=args.command_line))
+        clipped_input=args.clipped_input, json=args.json, card=args.card,
+        command=args.command_line))
     print(json.dumps(drop_per_image(result), indent=2))
     return 0
 

@@ -38,6 +38,7 @@ class DenoiseEvaluation:
     device: str = "auto"
     threads: int | None = None
     with_ssim: bool = True
+    clipped_input: bool = False
     json: Path | None = None
     card: bool = False
     command: str = ""
@@ -75,10 +76,11 @@ def _evaluate_weights(run: DenoiseEvaluation, spec: NoiseSpec) -> dict:
         raise InputError(f"{run.model}: not a denoiser ({config.get('arch')})")
     if spec.kind != config["noise_model"]:
         raise InputError(f"{run.model} models {config['noise_model']} noise, not {spec.kind}")
-    items = noisy_set(run.images, spec, run.seed, config["channels"], run.limit)
+    items = noisy_set(run.images, spec, run.seed, config["channels"], run.limit,
+                      run.clipped_input)
     modes = MODES if run.mode == "all" else (run.mode,)
     result: dict = {"model": str(run.model), "images": str(run.images), "noise": str(spec),
-                    "seed": run.seed, "count": len(items)}
+                    "seed": run.seed, "count": len(items), "clipped_input": run.clipped_input}
     for mode in modes:
         scored = score(torch_denoiser(model, mode, spec.kind, device), items, desc=mode,
                        with_ssim=run.with_ssim)
@@ -113,13 +115,14 @@ def _evaluate_exported(run: DenoiseEvaluation, spec: NoiseSpec) -> dict:
     if spec.kind != "gauss":
         raise InputError("the runtime denoiser handles Gaussian noise only")
     den = ExportedDenoiser(run.model, SessionOptions(threads=run.threads))
-    items = noisy_set(run.images, spec, run.seed, den.channels, run.limit)
+    items = noisy_set(run.images, spec, run.seed, den.channels, run.limit, run.clipped_input)
     scored = score(lambda noisy, level: den.denoise(noisy, level), items, desc="exported",
                    with_ssim=run.with_ssim)
     log.info("%s: PSNR %.2f dB", run.model.name, scored["psnr"])
     return {"model": str(run.model), "backend": den.session.backend,
             "images": str(run.images), "noise": str(spec), "seed": run.seed,
-            "count": len(items), "mode": "exported", **scored}
+            "count": len(items), "clipped_input": run.clipped_input, "mode": "exported",
+            **scored}
 
 
 def record_in_card(model: Path, dataset: str, result: dict) -> None:
@@ -131,8 +134,8 @@ def record_in_card(model: Path, dataset: str, result: dict) -> None:
     if not card:
         raise InputError(f"{model}: has no model card to record the evaluation in")
     modes = result.get("modes") or {result["mode"]: result}
-    entry = card.setdefault("evaluation", {}).setdefault(dataset, {}).setdefault(
-        result["noise"], {})
+    noise = result["noise"] + (" clipped 8-bit input" if result.get("clipped_input") else "")
+    entry = card.setdefault("evaluation", {}).setdefault(dataset, {}).setdefault(noise, {})
     for mode, scored in modes.items():
         entry[mode] = {k: round(scored[k], 4) for k in ("psnr", "ssim") if k in scored}
         entry[mode]["seed"] = result["seed"]
