@@ -63,19 +63,25 @@ def weights_dir() -> Path:
 
 
 def is_current(name: str, entry: dict[str, Any] | None, folder: Path) -> bool:
-    """True when ``entry`` records the current weights' hash and all its files exist."""
+    """True when ``entry`` records the current weights' hash and has every file of
+    :data:`FILES`, all present (an ONNX-only export is completed by the next run)."""
     if not entry:
         return False
     weights = weights_dir() / f"{name}.safetensors"
+    files = entry.get("files", [])
     return (entry.get("weights_sha256") == file_sha256(weights)
-            and all((folder / f["file"]).is_file() for f in entry.get("files", [])))
+            and set(FILES) <= {(f["format"], f["precision"]) for f in files}
+            and all((folder / f["file"]).is_file() for f in files))
 
 
 def export_shipped(names: tuple[str, ...] = (), *, force: bool = False,
-                   out: Path = PACKAGED_DIR) -> list[Outcome]:
+                   out: Path = PACKAGED_DIR, formats: tuple[str, ...] = ("onnx", "tflite"),
+                   ) -> list[Outcome]:
     """Export ``names`` (default: every shipped model) into ``out``; update its index.
 
-    Returns one :class:`Outcome` per model; a failed model keeps its previous files.
+    ``formats`` limits the files (ONNX alone takes a fraction of the time; such a model
+    counts as incomplete and the next full run adds its TFLite file). Returns one
+    :class:`Outcome` per model; a failed model keeps its previous files.
     """
     names = names or tuple(SHIPPED)
     unknown = [n for n in names if n not in SHIPPED]
@@ -95,7 +101,8 @@ def export_shipped(names: tuple[str, ...] = (), *, force: bool = False,
         log.info("%s: exporting (child process)", name)
         with tempfile.TemporaryDirectory(prefix=f"edgerestore-shipped-{name}-") as tmp:
             proc = subprocess.run([sys.executable, "-m", "edgerestore.export.shipped",
-                                   name, tmp], capture_output=True, text=True)
+                                   name, tmp, ",".join(formats)], capture_output=True,
+                                  text=True)
             seconds = time.perf_counter() - start
             if proc.returncode != 0:
                 tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -133,15 +140,16 @@ def _install(staging: Path, out: Path, entry: dict[str, Any],
             (out / (part + ".partial")).replace(out / part)
 
 
-def _child(name: str, staging: Path) -> None:
+def _child(name: str, staging: Path, formats: tuple[str, ...]) -> None:
     """Runs in a fresh interpreter: export one model, measure it, write ``entry.json``."""
     from edgerestore.export.pipeline import ExportOptions, run_export
     from edgerestore.models.macs import count
     from edgerestore.models.weights_io import load_card, load_weights
 
     weights = weights_dir() / f"{name}.safetensors"
+    pairs = tuple(f for f in FILES if f[0] in formats)
     report = run_export(ExportOptions(weights=weights, out=staging, tiles=(TILE,),
-                                      pairs=FILES))
+                                      pairs=pairs))
     module, _config = load_weights(weights)
     files = []
     for item in report["files"]:
@@ -197,4 +205,4 @@ if __name__ == "__main__":
     from edgerestore.console import setup_logging
 
     setup_logging(quiet=True)
-    _child(sys.argv[1], Path(sys.argv[2]))
+    _child(sys.argv[1], Path(sys.argv[2]), tuple(sys.argv[3].split(",")))

@@ -248,15 +248,19 @@ def test_explicit_pairs_export_only_those_files(weights, tmp_path):
 def test_shipped_export_skips_models_whose_files_match_their_weights(tmp_path):
     from edgerestore.errors import ModelFileError
     from edgerestore.export.metadata import file_sha256
-    from edgerestore.export.shipped import export_shipped, weights_dir
+    from edgerestore.export.shipped import FILES, export_shipped, is_current, weights_dir
     from edgerestore.runtime.packaged import MANIFEST
 
-    (tmp_path / "map_rgb_fp32.onnx").write_bytes(b"stand-in")
+    files = [{"file": f"map_rgb_{p}.{f}", "format": f, "precision": p} for f, p in FILES]
+    for f in files:
+        (tmp_path / f["file"]).write_bytes(b"stand-in")
     entry = {"weights_sha256": file_sha256(weights_dir() / "map_rgb.safetensors"),
-             "files": [{"file": "map_rgb_fp32.onnx"}]}
+             "files": files}
     (tmp_path / MANIFEST).write_text(json.dumps({"models": {"map_rgb": entry}}))
     [outcome] = export_shipped(("map_rgb",), out=tmp_path)
     assert outcome.status == "up to date"
+    assert not is_current("map_rgb", {**entry, "files": files[:2]}, tmp_path)  # ONNX only
+    assert not is_current("map_rgb", {**entry, "weights_sha256": "0" * 64}, tmp_path)
     with pytest.raises(ModelFileError, match="not a packaged model"):
         export_shipped(("dde_digits_generator",), out=tmp_path)
 

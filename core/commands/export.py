@@ -111,7 +111,8 @@ def run_shipped(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     outcomes = export_shipped(tuple(args.shipped), force=args.force,
-                              out=args.out or PACKAGED_DIR)
+                              out=args.out or PACKAGED_DIR,
+                              formats=FORMATS if args.format == "all" else (args.format,))
     for o in outcomes:
         print(f"{o.name:<28} {o.status:<11} {o.seconds:6.0f} s  {o.detail}".rstrip())
     print(f"packaged models: {args.out or PACKAGED_DIR} "
