@@ -49,7 +49,27 @@ def build_model(config: dict) -> nn.Module:
     if not isinstance(arch, str) or arch not in ARCHITECTURES:
         known = ", ".join(sorted(ARCHITECTURES))
         raise ModelFileError(f"unknown architecture {arch!r} in model config (known: {known})")
+    _check_sizes(arch, kwargs)
     try:
         return ARCHITECTURES[arch](**kwargs)
     except (TypeError, InputError) as exc:
         raise ModelFileError(f"bad model config for {arch!r}: {exc}") from exc
+
+
+#: Largest layer size a config may ask for: far above any network here, far below the
+#: sizes that make torch try to allocate terabytes (a width of 200,000).
+MAX_CONFIG_SIZE = 8192
+
+
+def _check_sizes(arch: str, value: object) -> None:
+    """Refuse a config holding a non-positive or huge integer before anything is allocated."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_sizes(arch, item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_sizes(arch, item)
+    elif isinstance(value, int) and not isinstance(value, bool) and not (
+            0 <= value <= MAX_CONFIG_SIZE):
+        raise ModelFileError(f"bad model config for {arch!r}: size {value} is outside "
+                             f"0..{MAX_CONFIG_SIZE}")

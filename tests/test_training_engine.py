@@ -233,3 +233,17 @@ def test_torchrun_two_processes_match_one_process(tmp_path, data_dir):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert load_card(cut)["history"][-1]["step"] == 6
+
+
+def test_a_config_asking_for_a_huge_network_is_refused_before_allocating(tmp_path):
+    """A weights file whose config says width 200,000 would make torch ask for 1.4 TB."""
+    from safetensors.torch import save_file
+
+    from edgerestore.errors import ModelFileError
+    from edgerestore.models.weights_io import CONFIG_KEY
+
+    bad = tmp_path / "huge.safetensors"
+    save_file({"x": torch.zeros(1)}, str(bad), metadata={CONFIG_KEY: json.dumps(
+        {"arch": "dncnn", "channels": 3, "depth": 17, "width": 200000})})
+    with pytest.raises(ModelFileError, match="200000"):
+        load_weights(bad)
