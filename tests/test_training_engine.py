@@ -124,7 +124,7 @@ def test_init_from_continues_and_keeps_the_lineage(tmp_path, data_dir):
 
 
 @pytest.mark.slow
-def test_sigterm_writes_a_checkpoint_and_resume_finishes(tmp_path, data_dir):
+def test_sigterm_writes_a_checkpoint_and_unfinished_weights(tmp_path, data_dir):
     out = tmp_path / "s.safetensors"
     cmd = cli(data_dir, out, "--steps", "100000", "--batch", "1", "--checkpoint-every",
               "5", "--precision", "fp32")
