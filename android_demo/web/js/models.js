@@ -7,20 +7,6 @@ import { runTiledImage, runTiledStream } from "./tiling.js";
 
 export { ort };
 
-/**
- * Backend settings from the page URL: ?ep=wasm|webgpu&threads=N. WASM threads need a
- * cross-origin isolated page; ORT fixes the thread count when the WASM module starts,
- * so changing it means reloading the page.
- */
-export function backendFromUrl(search = location.search) {
-  const p = new URLSearchParams(search);
-  const ep = p.get("ep") === "webgpu" ? "webgpu" : "wasm";
-  const maxThreads = crossOriginIsolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1;
-  let threads = parseInt(p.get("threads") ?? "", 10);
-  if (!(threads >= 1)) threads = maxThreads;
-  return { ep, threads: Math.min(threads, maxThreads), maxThreads };
-}
-
 let configured = null;
 
 /** Point ORT at this origin's ort/ folder and fix the WASM thread count (once). */
@@ -38,7 +24,7 @@ export function configureOrt(threads) {
 let manifestCache = null;
 
 /** models/models.json: {models: [one entry per file], export_targets}. */
-export async function loadManifestFull() {
+async function loadManifestFull() {
   if (!manifestCache) {
     const res = await fetch(new URL("../models/models.json", import.meta.url));
     if (!res.ok) throw new Error(`models/models.json: HTTP ${res.status}`);
