@@ -129,3 +129,21 @@ def test_train_map_cli(tmp_path, data_dir):
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training"]["images_seen"] == 8 and card["task"] == "map_denoiser"
     assert card["training"]["sigma_r"] == 11.0
+
+
+def test_init_from_a_map_file_continues_both_networks(tmp_path, data_dir):
+    """--init-from takes D from the file and R from the DAE its card names; the lineage
+    of the new cards has both stages."""
+    first = tiny(tmp_path / "a", data_dir, steps=4, checkpoint_every=4)
+    train_map(first)
+    more = tiny(tmp_path / "b", data_dir, steps=2, checkpoint_every=2, init_from=first.out)
+    card = train_map(more)
+    assert [s["images_seen"] for s in card["lineage"]] == [16, 8]
+    assert load_card(more.dae_out)["total"]["images_seen"] == 24
+    a, _ = load_weights(first.out)
+    b, _ = load_weights(more.out)
+    assert any(not torch.equal(p, q) for p, q in zip(a.state_dict().values(),
+                                                     b.state_dict().values(), strict=True))
+    (tmp_path / "a" / "map.json").write_text("{}")
+    with pytest.raises(Exception, match="names no DAE"):
+        train_map(tiny(tmp_path / "c", data_dir, steps=2, init_from=first.out))
