@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from edgerestore.console import log
 from edgerestore.errors import ModelFileError, require
+from edgerestore.runtime.packaged import MODEL_SUFFIXES
 
 if TYPE_CHECKING:
     from edgerestore.runtime.denoiser_protocol import Denoiser
 
 #: Denoiser files this version can run.
-DENOISER_SUFFIXES = (".safetensors", ".onnx", ".tflite")
+DENOISER_SUFFIXES = MODEL_SUFFIXES
 #: The subset that runs without torch.
 EXPORTED_SUFFIXES = (".onnx", ".tflite")
 

@@ -74,10 +74,10 @@ def image_crops(folder: str | Path, size: int = 32, per_image: int = 16,
     """Random ``size`` x ``size`` RGB crops of every image in ``folder``, ``[N, 3, s, s]`` in
     [0, 1]: (train, held out), the held-out crops from the last ``held_out_fraction`` of
     the (sorted) images, so the quality score measures generalisation, not recall."""
+    from edgerestore.runtime.image_files import list_images
     from edgerestore.runtime.image_io import read_image
 
-    paths = sorted(p for p in Path(folder).iterdir()
-                   if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+    paths = list_images(folder)
     if len(paths) < 2:
         raise InputError(f"{folder}: need at least two images for training and held-out crops")
     if size < 4 or per_image < 1:

@@ -18,6 +18,7 @@ import torch
 from edgerestore.console import progress
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
 from edgerestore.models.patches import convert_channels
+from edgerestore.runtime.bayes import OUTPUT_MODES
 from edgerestore.runtime.image_files import list_images
 from edgerestore.runtime.image_io import read_image
 from edgerestore.runtime.metrics import psnr, ssim
@@ -25,7 +26,7 @@ from edgerestore.runtime.noise import NoiseSpec
 from edgerestore.runtime.sigma_estimate import estimate_sigma
 
 Denoise = Callable[[np.ndarray, float], np.ndarray]
-MODES = ("posterior", "estimated", "prior")
+MODES = OUTPUT_MODES
 
 
 def noisy_set(folder: str | Path, spec: NoiseSpec, seed: int, channels: int,

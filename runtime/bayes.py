@@ -28,6 +28,10 @@ import numpy as np
 
 from edgerestore.errors import InputError
 
+#: A blind-spot model's output modes: the posterior mean with the known noise level,
+#: with an estimated level, or the prior mean alone.
+OUTPUT_MODES = ("posterior", "estimated", "prior")
+
 #: Added to the diagonal of Sigma_x before use (Laine's ``Ieps``).
 COV_EPS = 1e-6
 #: Lower bound on the noise variance (Laine clamps the noise std at 1e-3).

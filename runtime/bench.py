@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from edgerestore.errors import EdgeRestoreError, InputError, ModelFileError
+from edgerestore.runtime.tiling import DEFAULT_MAX_TILE
 
 #: Result fields, in table / JSON order (the browser benchmark page uses these names).
 FIELDS = ("model", "file", "format", "precision", "backend", "threads", "input", "runs",
@@ -45,8 +46,6 @@ FIELDS = ("model", "file", "format", "precision", "backend", "threads", "input",
           "peak_rss_mb", "file_size_bytes", "macs_per_pixel", "gmacs_per_s")
 #: Noise level fed to blind-spot posterior graphs (0-255 units); it does not change the cost.
 BENCH_SIGMA = 25.0
-#: Largest tile side for dynamic-shape files, as in ``edgerestore denoise``.
-DEFAULT_MAX_TILE = 512
 
 
 def peak_rss_mb() -> float:

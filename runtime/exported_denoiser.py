@@ -31,18 +31,17 @@ from edgerestore.runtime import bayes
 from edgerestore.runtime.backends import Session, SessionOptions, open_session
 from edgerestore.runtime.image_io import check_unit_range, validate_image_array
 from edgerestore.runtime.model_card import DENOISER_TASKS, MAX_SIGMA, parse_card
+from edgerestore.runtime.presets import SIGMA_N_FLOOR
 from edgerestore.runtime.sigma_estimate import estimate_sigma
-from edgerestore.runtime.tiling import DEFAULT_BLEND, TilePlan, run_tiled
+from edgerestore.runtime.tiling import DEFAULT_BLEND, DEFAULT_MAX_TILE, TilePlan, run_tiled
 
-#: Largest tile side for dynamic-shape models: bounds activation memory per call.
-DEFAULT_MAX_TILE = 512
 #: Halo when a file does not record its receptive field (Laine's U-Net sees the whole
 #: tile; 64 pixels of context is where its output stops changing measurably).
 FALLBACK_HALO = 64
 
 #: Noise std (0-255) assumed when the image shows none: about 8-bit quantisation noise,
 #: the floor the plug-and-play solvers use too.
-NOISE_FREE_SIGMA = 0.255
+NOISE_FREE_SIGMA = SIGMA_N_FLOOR * 255.0
 
 
 class ExportedDenoiser:

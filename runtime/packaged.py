@@ -43,7 +43,7 @@ DEFAULTS = {
     ("prior", 3): "map_rgb",
     ("prior", 1): "map_gray",
 }
-MODEL_SUFFIXES = (".onnx", ".tflite", ".safetensors")
+MODEL_SUFFIXES = (".safetensors", ".onnx", ".tflite")
 #: Colour noise levels (0-255) where the sigma-25 default beats the sigma 5-50 model;
 #: outside them the 5-50 model is the default. Measured on the bundled samples (5
 #: colour images, 256x256 centre crops, seed 0, sigma estimated as the CLI does, ONNX

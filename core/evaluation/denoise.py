@@ -16,11 +16,10 @@ from edgerestore.console import log
 from edgerestore.errors import InputError, require
 from edgerestore.evaluation.results import write_result
 from edgerestore.loading import DENOISER_SUFFIXES
+from edgerestore.runtime.bayes import OUTPUT_MODES
 from edgerestore.runtime.noise import NoiseSpec
 
-#: The blind-spot network's output modes: posterior mean with the known noise level,
-#: with an estimated level, or the prior mean alone.
-MODES = ("posterior", "estimated", "prior")
+MODES = OUTPUT_MODES
 
 
 @dataclass(frozen=True)
