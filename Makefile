@@ -9,7 +9,7 @@ VENV ?= .venv
 TORCH_VERSION ?= 2.13.0
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
-EXTRAS := train,eval,export,tiff,png16,dde
+EXTRAS := train,eval,export,tiff,png16,dde,camera
 
 .PHONY: demo test test-fast lint venv clean android-demo models
 

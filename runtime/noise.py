@@ -15,7 +15,8 @@ distribution and the published numbers are for unclipped noise.
 A :class:`NoiseSpec` parses strings such as ``gauss:25``, ``gauss:5-50``,
 ``poisson:30``, ``poisson:5-50``, ``pg:30,10`` or ``impulse:0.5`` (and Laine's
 names ``gauss25``, ``gauss5_50``, ``poisson30``, ``poisson5_50``); a range draws
-one level uniformly per image.
+one level uniformly per image. ``camera:iso=1600,jpeg=90`` is the camera-pipeline
+simulator of :mod:`camera_noise` (spatially correlated noise; its level is the ISO).
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from typing import Literal
 import numpy as np
 
 from edgerestore.errors import InputError
+from edgerestore.runtime.camera_noise import CameraSpec
 
-Kind = Literal["gauss", "poisson", "pg", "impulse"]
+Kind = Literal["gauss", "poisson", "pg", "impulse", "camera"]
 
 #: Largest Poisson lambda (photons at full scale; numpy's sampler stops near 1e19) and
 #: Gaussian sigma (0-255 units: beyond this the image is gone) a spec may ask for.
@@ -136,6 +138,7 @@ class NoiseSpec:
     low: float
     high: float
     read_sigma: float = 0.0
+    camera: CameraSpec | None = None  # kind "camera": everything but the ISO range
 
     @classmethod
     def parse(cls, text: str) -> NoiseSpec:
@@ -143,10 +146,14 @@ class NoiseSpec:
         raw = text.strip().lower()
         raw = _LAINE_NAMES.get(raw, raw)
         kind, _, arg = raw.partition(":")
+        if kind == "camera":
+            camera = CameraSpec.parse(text, arg)
+            return cls("camera", camera.iso_low, camera.iso_high, camera=camera)
         if kind not in ("gauss", "poisson", "pg", "impulse") or not arg:
             raise InputError(
                 f"bad noise {text!r}: use gauss:SIGMA, gauss:LO-HI, poisson:LAMBDA, "
-                "poisson:LO-HI, pg:LAMBDA,SIGMA, impulse:ALPHA (or gauss25, gauss5_50, ...)"
+                "poisson:LO-HI, pg:LAMBDA,SIGMA, impulse:ALPHA, camera:iso=ISO,jpeg=Q "
+                "(or gauss25, gauss5_50, ...)"
             )
         read_sigma = 0.0
         if kind == "pg":
@@ -175,11 +182,15 @@ class NoiseSpec:
         return self.high > self.low
 
     def __str__(self) -> str:
+        if self.camera is not None:
+            return str(self.camera)
         level = f"{self.low:g}" if not self.is_range else f"{self.low:g}-{self.high:g}"
         return f"{self.kind}:{level}" + (f",{self.read_sigma:g}" if self.kind == "pg" else "")
 
     def draw_level(self, rng: np.random.Generator) -> float:
-        """The level for one image: fixed, or uniform in [low, high]."""
+        """The level for one image: fixed, or uniform in [low, high] (camera: log-uniform)."""
+        if self.camera is not None:
+            return self.camera.draw_iso(rng)
         return float(rng.uniform(self.low, self.high)) if self.is_range else self.low
 
     def apply(
@@ -187,6 +198,8 @@ class NoiseSpec:
     ) -> tuple[np.ndarray, float]:
         """Noisy copy of ``image`` and the level used (drawn if not given)."""
         level = self.draw_level(rng) if level is None else level
+        if self.camera is not None:
+            return self.camera.apply(image, rng, level), level
         if self.kind == "gauss":
             return add_gaussian_noise(image, level, rng), level
         if self.kind == "poisson":
