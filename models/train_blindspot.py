@@ -28,7 +28,8 @@ from edgerestore.models.evaluate import noisy_set, score, torch_denoiser
 from edgerestore.models.patches import ImageSource, sample_batch
 from edgerestore.models.registry import build_model
 from edgerestore.models.run_state import RunSettings
-from edgerestore.models.train_engine import LoopState, Outputs, TrainingRun
+from edgerestore.models.train_engine import LoopState, Outputs
+from edgerestore.models.training_run import TrainingRun
 from edgerestore.models.weights_io import load_weights
 from edgerestore.runtime.noise import NoiseSpec
 

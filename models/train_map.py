@@ -38,7 +38,8 @@ from edgerestore.models.evaluate import noisy_set, score
 from edgerestore.models.patches import ImageSource, sample_batch
 from edgerestore.models.run_state import RunSettings
 from edgerestore.models.torch_denoisers import TorchDenoiser
-from edgerestore.models.train_engine import LoopState, Outputs, TrainingRun
+from edgerestore.models.train_engine import LoopState, Outputs
+from edgerestore.models.training_run import TrainingRun
 from edgerestore.models.weights_io import load_card, load_weights
 from edgerestore.runtime.noise import NoiseSpec
 
