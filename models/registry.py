@@ -18,6 +18,7 @@ from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser, NoiseModel,
 from edgerestore.models.dde import DensityConv, DensityMLP, GeneratorMLP
 from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.laine_unet import LaineBlindSpotUNet
+from edgerestore.models.pd_blindspot import PDBlindSpotNet
 
 
 def build_blindspot_denoiser(backbone: dict[str, Any], channels: int,
@@ -31,10 +32,16 @@ def build_blindspot_denoiser(backbone: dict[str, Any], channels: int,
     return BlindSpotDenoiser(build_model(backbone), channels, noise_model, sigma_mode)
 
 
+def build_pd_blindspot(backbone: dict[str, Any], channels: int, **pd: Any) -> PDBlindSpotNet:
+    """Rebuild from :meth:`PDBlindSpotNet.config` (AP-BSN), the backbone through this registry."""
+    return PDBlindSpotNet(build_model(backbone), channels, **pd)
+
+
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "dilated_blindspot": DilatedBlindSpotNet,
     "laine_unet": LaineBlindSpotUNet,
     "blindspot_denoiser": build_blindspot_denoiser,
+    "pd_blindspot": build_pd_blindspot,
     "dncnn": DnCNN,
     "dde_mlp": DensityMLP,
     "dde_conv": DensityConv,

@@ -1,0 +1,170 @@
+"""AP-BSN: a blind-spot denoiser for spatially correlated (camera) noise.
+
+Lee, Son & Lee, "AP-BSN: Self-Supervised Denoising for Real-World Images via Asymmetric
+PD and Blind-Spot Network" (CVPR 2022), written from the paper's method around this
+project's dilated blind-spot net (any blind-spot backbone works).
+
+Why: a blind-spot net predicts a pixel from its neighbours; when the noise of the
+neighbours is correlated with the centre's (demosaicing, JPEG), the net learns to copy
+it and removes little noise. Pixel-shuffle downsampling (PD) with stride ``s`` splits
+the image into ``s^2`` sub-images of every ``s``-th pixel; pixels ``s`` apart carry
+nearly independent noise, so the blind-spot net trained on the sub-images learns to
+remove the noise instead of copying it.
+
+* Training: PD with a large stride (paper: 5), the backbone on every sub-image, the
+  inverse PD, and AP-BSN's self-supervised L1 loss against the noisy input itself.
+* Inference, asymmetric PD: a smaller stride (paper: 2). Sub-images of stride 2 keep
+  more image detail (less aliasing) and their noise is still mostly decorrelated.
+* Random-replacing refinement (R3): PD destroys fine texture, so the PD output is
+  refined ``T`` times (paper: 8): each time a random fraction ``p`` (paper: 0.16) of its
+  values is replaced by the noisy ones and the backbone runs with no PD (the centre
+  is still never seen, and the surviving noise is too sparse to be copied); the
+  average of the ``T`` outputs is the result. Its masks come from a fixed seed, so the
+  same image always gives the same output.
+
+The ``s^2`` sub-images are folded into the batch dimension rather than tiled into one
+mosaic image as the authors' code does: the backbone's zero 'same' padding then
+separates them exactly (no receptive field crosses from one sub-image into another),
+and the whole path stays reshapes and transposes (exportable). Sizes that are not a
+multiple of ``s`` are padded by edge replication at the bottom and right: a padded
+pixel copies one at distance ``< s``, which lies in another sub-image, so the blind
+spot holds at the borders too (reflection would put a copy of the centre pixel into
+its own sub-image).
+
+``forward`` follows ``self.training`` as AP-BSN's does: in training mode it is the PD
+blind-spot output at the training stride (what the loss needs); in eval mode it is the
+full inference (asymmetric PD, then R3), so a loaded model is a plain image -> image
+denoiser.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from edgerestore.errors import InputError
+
+#: The paper's settings: training stride 5, inference stride 2, R3 with 8 passes at 0.16.
+TRAIN_STRIDE, INFER_STRIDE, R3_STEPS, R3_PROB = 5, 2, 8, 0.16
+#: Seed of R3's replacement masks (inference is deterministic).
+R3_SEED = 0
+
+
+def pd_down(x: Tensor, stride: int) -> Tensor:
+    """[B, C, H, W] -> [B s^2, C, H/s, W/s]: sub-image ``(p, q)`` holds ``x[..., p::s, q::s]``.
+
+    H and W must be multiples of ``stride`` (see :func:`pad_to_multiple`).
+    """
+    b, c, h, w = x.shape
+    s = stride
+    return (x.reshape(b, c, h // s, s, w // s, s).permute(0, 3, 5, 1, 2, 4)
+            .reshape(b * s * s, c, h // s, w // s))
+
+
+def pd_up(y: Tensor, stride: int) -> Tensor:
+    """Exact inverse of :func:`pd_down`: [B s^2, C, h, w] -> [B, C, h s, w s]."""
+    n, c, h, w = y.shape
+    s = stride
+    return (y.reshape(n // (s * s), s, s, c, h, w).permute(0, 3, 4, 1, 5, 2)
+            .reshape(n // (s * s), c, h * s, w * s))
+
+
+def pad_to_multiple(x: Tensor, stride: int) -> Tensor:
+    """Edge-replicate the bottom and right so H and W are multiples of ``stride``."""
+    pad_h, pad_w = -x.shape[-2] % stride, -x.shape[-1] % stride
+    if not pad_h and not pad_w:
+        return x
+    return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+
+
+def _check_stride(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 16:
+        raise InputError(f"{name} must be an integer in [1, 16], got {value!r}")
+
+
+class PDBlindSpotNet(nn.Module):
+    """A blind-spot backbone (image -> image, ``channels`` in and out) inside AP-BSN's PD."""
+
+    def __init__(self, backbone: nn.Module, channels: int, train_stride: int = TRAIN_STRIDE,
+                 infer_stride: int = INFER_STRIDE, r3_steps: int = R3_STEPS,
+                 r3_prob: float = R3_PROB) -> None:
+        super().__init__()
+        _check_stride("train_stride", train_stride)
+        _check_stride("infer_stride", infer_stride)
+        if isinstance(r3_steps, bool) or not isinstance(r3_steps, int) or not 0 <= r3_steps <= 64:
+            raise InputError(f"r3_steps must be an integer in [0, 64], got {r3_steps!r}")
+        if not isinstance(r3_prob, (int, float)) or not 0.0 <= r3_prob <= 1.0:
+            raise InputError(f"r3_prob must be in [0, 1], got {r3_prob!r}")
+        if getattr(backbone, "out_channels", channels) != channels:
+            raise InputError(f"the backbone must output the image's {channels} channels "
+                             f"(AP-BSN regresses the image), not {backbone.out_channels}")
+        self.backbone = backbone
+        self.channels = channels
+        self.train_stride = train_stride
+        self.infer_stride = infer_stride
+        self.r3_steps = r3_steps
+        self.r3_prob = float(r3_prob)
+
+    def blind_spot(self, x: Tensor, stride: int) -> Tensor:
+        """The backbone on the stride-``stride`` sub-images, reassembled: [B, C, H, W].
+
+        No output pixel depends on its own input pixel, nor on any pixel outside its
+        sub-image (a different row or column residue modulo ``stride``).
+        """
+        h, w = x.shape[-2:]
+        padded = pad_to_multiple(x, stride)
+        return pd_up(self.backbone(pd_down(padded, stride)), stride)[..., :h, :w]
+
+    def refine(self, noisy: Tensor, denoised: Tensor) -> Tensor:
+        """R3: mean of ``r3_steps`` backbone passes on ``denoised`` with random noisy pixels."""
+        if self.r3_steps == 0:
+            return denoised
+        gen = torch.Generator(device=noisy.device).manual_seed(R3_SEED)
+        total = torch.zeros_like(denoised)
+        for _ in range(self.r3_steps):
+            keep_noisy = torch.rand(noisy.shape, generator=gen, device=noisy.device,
+                                    dtype=noisy.dtype) < self.r3_prob
+            total = total + self.backbone(torch.where(keep_noisy, noisy, denoised))
+        return total / self.r3_steps
+
+    def forward(self, noisy: Tensor) -> Tensor:
+        """Training mode: the PD blind-spot output at ``train_stride``; eval: the denoised image."""
+        if self.training:
+            return self.blind_spot(noisy, self.train_stride)
+        return self.refine(noisy, self.blind_spot(noisy, self.infer_stride))
+
+    def nll(self, raw: Tensor, noisy: Tensor, level: Tensor | None = None) -> Tensor:
+        """The training loss given ``raw = self(noisy)`` in training mode (computed by a
+        wrapper such as DDP): AP-BSN's L1 distance to the noisy input, in fp32.
+
+        The name and signature are the blind-spot trainer's loss hook (as
+        :meth:`BlindSpotDenoiser.nll`); L1 is the negative log-likelihood of a Laplace
+        model up to constants. ``level`` is not used: there is no noise model.
+        """
+        return (raw.float() - noisy.float()).abs().mean()
+
+    @torch.no_grad()
+    def denoise(self, noisy: Tensor, level: Tensor | None = None, mode: str = "posterior"
+                ) -> Tensor:
+        """The AP-BSN estimate (asymmetric PD, then R3) whatever the mode is set to.
+
+        ``level`` and ``mode`` are the blind-spot denoiser's call signature (the
+        trainer's dev-set scoring passes them); this model has no noise model or
+        separate prior, so neither changes the result.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            return self(noisy).float()
+        finally:
+            self.train(was_training)
+
+    def config(self) -> dict[str, Any]:
+        """JSON-serialisable constructor arguments, for :func:`registry.build_model`."""
+        return {"arch": "pd_blindspot", "channels": self.channels,
+                "train_stride": self.train_stride, "infer_stride": self.infer_stride,
+                "r3_steps": self.r3_steps, "r3_prob": self.r3_prob,
+                "backbone": self.backbone.config()}
