@@ -73,10 +73,11 @@ def pd_up(y: Tensor, stride: int) -> Tensor:
 
 
 def pad_to_multiple(x: Tensor, stride: int) -> Tensor:
-    """Edge-replicate the bottom and right so H and W are multiples of ``stride``."""
+    """Edge-replicate the bottom and right so H and W are multiples of ``stride``.
+
+    Always a pad (possibly of zero): an exported graph then takes any size.
+    """
     pad_h, pad_w = -x.shape[-2] % stride, -x.shape[-1] % stride
-    if not pad_h and not pad_w:
-        return x
     return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
 
 

@@ -123,3 +123,26 @@ def test_l1_loss_trains_the_backbone():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_pd_inference_path_exports_to_onnx_and_matches_torch():
+    """The PD path is reshapes and transposes: the export pipeline's ONNX exporter takes it
+    (R3 off: its random masks are not part of the exported graph)."""
+    pytest.importorskip("onnxslim")
+    import numpy as np
+    import onnxruntime as ort
+
+    from edgerestore.export.graph import GraphSpec
+    from edgerestore.export.onnx_export import export_fp32
+
+    net = tiny(train_stride=5, infer_stride=2, r3_steps=0).float().eval()
+    spec = GraphSpec(net, "denoise", ("noisy",), "denoised", 3, 3, "NCHW", None)
+    model = export_fp32(spec, level=0.0)
+    ops = {node.op_type for node in model.graph.node}
+    assert {"Reshape", "Transpose"} <= ops
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for size in ((30, 44), (31, 45)):  # traced at 64x64: any size still runs
+        x = torch.rand(1, 3, *size)
+        (out,) = session.run(None, {"noisy": x.numpy()})
+        with torch.no_grad():
+            np.testing.assert_allclose(out, net(x).numpy(), atol=1e-5)
