@@ -431,7 +431,10 @@ function defineTests(ctx) {
     // Cancel after a few tiles: the page stops and can run again.
     await page.click("#run");
     await page.waitForFunction(() => document.getElementById("progress").value > 0.01, null, { timeout: 300000 });
-    await page.click("#cancel");
+    // A DOM click: the progress bar keeps re-laying out the page, so Playwright's
+    // "stable element" wait can time out on a loaded machine before the page yields.
+    await page.waitForFunction(() => !document.getElementById("cancel").disabled, null, { timeout: 60000 });
+    await page.$eval("#cancel", (button) => button.click());
     await page.waitForFunction(() => ["cancelled", "done", "error"].includes(document.body.dataset.state), null, { timeout: 60000 });
     const cancelled = await page.evaluate(() => document.body.dataset.state);
     const t0 = Date.now();
