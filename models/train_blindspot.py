@@ -26,6 +26,7 @@ from edgerestore.models import gaussian_head
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
 from edgerestore.models.evaluate import noisy_set, score, torch_denoiser
 from edgerestore.models.patches import ImageSource, sample_batch
+from edgerestore.models.pd_blindspot import PDBlindSpotNet
 from edgerestore.models.registry import build_model
 from edgerestore.models.run_state import RunSettings
 from edgerestore.models.train_engine import LoopState, Outputs
@@ -47,9 +48,17 @@ class BlindSpotTraining(RunSettings):
     batch: int = 4
     patch: int = 64
     lr: float = 3e-4
+    pd_stride: int | None = None
 
 
-def build(cfg: BlindSpotTraining) -> BlindSpotDenoiser:
+def build(cfg: BlindSpotTraining) -> BlindSpotDenoiser | PDBlindSpotNet:
+    """The network a run trains: Laine's Gaussian-head denoiser, or with ``pd_stride``
+    AP-BSN's pixel-shuffle wrapper (for spatially correlated camera noise, L1 loss)."""
+    if cfg.pd_stride:
+        backbone_cfg = {"arch": cfg.arch, "in_channels": cfg.channels,
+                        "out_channels": cfg.channels, **cfg.backbone}
+        return PDBlindSpotNet(build_model(backbone_cfg), cfg.channels,
+                              train_stride=cfg.pd_stride)
     spec = NoiseSpec.parse(cfg.noise)
     if spec.kind not in ("gauss", "poisson"):
         raise InputError(f"blind-spot training supports gauss and poisson noise, not {spec.kind}")
@@ -67,7 +76,12 @@ def noisy_batch(clean: np.ndarray, spec: NoiseSpec, seed: int, step: int, items:
         return clean, np.full(len(clean), spec.low)
     out, levels = [], []
     for img, item in zip(clean, items, strict=True):
-        noisy, level = spec.apply(img, np.random.default_rng([seed, step, item, 1]))
+        rng = np.random.default_rng([seed, step, item, 1])
+        if spec.kind == "camera":  # the camera pipeline works on HxWxC images
+            noisy, level = spec.apply(img.transpose(1, 2, 0), rng)
+            noisy = noisy.transpose(2, 0, 1)
+        else:
+            noisy, level = spec.apply(img, rng)
         out.append(noisy)
         levels.append(level)
     return np.stack(out).astype(np.float32), np.array(levels)
@@ -91,7 +105,8 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
         net = run.ctx.wrap(model, run.device)
         opt = run.adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
         images = ImageSource(cfg.data, cfg.channels, cfg.limit_images)
-        dev_noise = spec if not spec.is_range else NoiseSpec.parse("gauss:25")
+        dev_noise = spec if not spec.is_range else NoiseSpec.parse(
+            "camera:iso=1600" if spec.kind == "camera" else "gauss:25")
         dev = (noisy_set(cfg.dev_images, dev_noise, 0, cfg.channels, cfg.dev_count)
                if cfg.dev_images and run.ctx.is_main else None)
         share = run.ctx.share(cfg.batch)
@@ -121,9 +136,12 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
         card = {
             "name": Path(cfg.out).stem,
             "task": "denoise",
-            "method": "blind-spot self-supervised denoiser (Honzatko et al. 2020; head of "
-                      "Laine et al. 2019)" if cfg.arch == "dilated_blindspot" else
-                      "Laine et al. 2019 blind-spot U-Net",
+            "method": (f"AP-BSN (Lee et al. 2022): pixel-shuffle stride {cfg.pd_stride} for "
+                       "training, stride 2 + R3 at inference, around the dilated blind-spot net"
+                       if cfg.pd_stride else
+                       "blind-spot self-supervised denoiser (Honzatko et al. 2020; head of "
+                       "Laine et al. 2019)" if cfg.arch == "dilated_blindspot" else
+                       "Laine et al. 2019 blind-spot U-Net"),
             "training": {**asdict(cfg), "training_images": len(images),
                          "data_name": ", ".join(Path(d).name for d in _folders(cfg.data)),
                          "clean_targets_used": False},

@@ -247,3 +247,16 @@ def test_a_config_asking_for_a_huge_network_is_refused_before_allocating(tmp_pat
         {"arch": "dncnn", "channels": 3, "depth": 17, "width": 200000})})
     with pytest.raises(ModelFileError, match="200000"):
         load_weights(bad)
+
+
+def test_ap_bsn_trains_on_camera_noise_and_reloads(tmp_path, data_dir):
+    """--pd-stride trains the pixel-shuffle wrapper on camera-pipeline noise (tiny run)."""
+    cfg = settings(tmp_path, data_dir, noise="camera:iso=1600", pd_stride=2, steps=2,
+                   checkpoint_every=2, patch=32, batch=2)
+    card = train(cfg)
+    assert card["method"].startswith("AP-BSN")
+    model, config = load_weights(cfg.out)
+    assert config["arch"] == "pd_blindspot" and config["train_stride"] == 2
+    x = torch.rand(1, 3, 30, 34)
+    out = model(x)
+    assert out.shape == x.shape and torch.isfinite(out).all()

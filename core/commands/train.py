@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="filters per dilated branch (default 18)")
     b.add_argument("--mix-widths", type=int_range(1, 4096), nargs="+",
                    help="1x1 mixing widths (dilated net; default 99 99)")
+    b.add_argument("--pd-stride", type=int_range(2, 16),
+                   help="AP-BSN for camera noise: train on pixel-shuffle sub-images of this "
+                        "stride (5); inference at stride 2 with R3")
     b.add_argument("--base-width", type=int_range(1, 1024),
                    help="U-Net width (laine_unet; default 48)")
     add_run_options(b, steps=10000, batch=4, patch=64, lr=3e-4)
@@ -165,7 +168,7 @@ def run_blindspot(args: argparse.Namespace) -> int:
         data=data_folders(args), out=str(args.out),
         run_dir=str(args.run_dir or Path("runs") / args.out.stem), channels=args.channels,
         noise=args.noise, sigma_mode=args.sigma_mode, already_noisy=args.already_noisy,
-        arch=arch, backbone=backbone, **run_options(args))
+        arch=arch, backbone=backbone, pd_stride=args.pd_stride, **run_options(args))
     train(cfg, resume=args.resume)
     return 0
 
