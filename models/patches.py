@@ -39,14 +39,22 @@ def convert_channels(image: np.ndarray, channels: int, name: str = "image") -> n
     return np.repeat(image, 3, axis=2)
 
 
+def folder_list(folders: str | Path | Sequence[str | Path]) -> list[Path]:
+    """``--data`` as a list: one folder (as older cards record it) or several."""
+    return [Path(folders)] if isinstance(folders, str | Path) else [Path(f) for f in folders]
+
+
+def folder_names(folders: str | Path | Sequence[str | Path]) -> str:
+    """The training folders' names for a model card ("CBSD400" or "A, B")."""
+    return ", ".join(f.name for f in folder_list(folders))
+
+
 class ImageSource:
     """The training images of one or more folders, decoded on first use and cached."""
 
     def __init__(self, folders: str | Path | Sequence[str | Path], channels: int,
                  limit: int | None = None, cache_bytes: int = CACHE_BYTES) -> None:
-        if isinstance(folders, str | Path):
-            folders = [folders]
-        self.files = [f for folder in folders for f in list_images(folder)][:limit]
+        self.files = [f for folder in folder_list(folders) for f in list_images(folder)][:limit]
         self.channels = channels
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_bytes, self._held = cache_bytes, 0

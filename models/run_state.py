@@ -24,8 +24,9 @@ from typing import Any
 
 import torch
 
-from edgerestore.errors import InputError
+from edgerestore.errors import InputError, OutputError
 from edgerestore.runtime.atomic import atomic_write
+from edgerestore.runtime.atomic import check_output as check_writable
 
 
 @dataclass(kw_only=True)
@@ -133,7 +134,8 @@ def load_checkpoint(path: Path, settings: dict[str, Any], device: str) -> dict[s
 def check_output(out: str | Path, overwrite: bool, *also: str | Path | None) -> Path:
     """Refuse a weights path that is not ``.safetensors``, exists, or cannot be written.
 
-    Checked before training starts, so a bad ``--out`` costs nothing.
+    Checked before training starts, so a bad ``--out`` costs nothing; writability is the
+    runtime's probe (a real temporary file, so read-only mounts fail as root too).
     """
     path = Path(out)
     for target in (path, *(Path(p) for p in also if p)):
@@ -141,13 +143,12 @@ def check_output(out: str | Path, overwrite: bool, *also: str | Path | None) -> 
             raise InputError(f"{target}: weights files must end in .safetensors")
         if target.exists() and not overwrite:
             raise InputError(f"{target}: exists; pass --overwrite to replace it")
-        if target.is_dir():
-            raise InputError(f"{target}: is a folder")
-        parent = target.parent
         with contextlib.suppress(OSError):
-            parent.mkdir(parents=True, exist_ok=True)
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            raise InputError(f"{parent}: output folder is not writable")
+            target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            check_writable(target, what="weights")
+        except OutputError as exc:
+            raise InputError(f"{target.parent}: output folder is not writable ({exc})") from exc
     return path
 
 

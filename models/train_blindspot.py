@@ -25,7 +25,7 @@ from edgerestore.errors import InputError
 from edgerestore.models import gaussian_head
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
 from edgerestore.models.evaluate import noisy_set, score, torch_denoiser
-from edgerestore.models.patches import ImageSource, sample_batch
+from edgerestore.models.patches import ImageSource, folder_names, sample_batch
 from edgerestore.models.pd_blindspot import PDBlindSpotNet
 from edgerestore.models.registry import build_model
 from edgerestore.models.run_state import RunSettings
@@ -143,7 +143,7 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
                        "Laine et al. 2019)" if cfg.arch == "dilated_blindspot" else
                        "Laine et al. 2019 blind-spot U-Net"),
             "training": {**asdict(cfg), "training_images": len(images),
-                         "data_name": ", ".join(Path(d).name for d in _folders(cfg.data)),
+                         "data_name": folder_names(cfg.data),
                          "clean_targets_used": False},
             "noise": str(spec),
             "sigma": spec.low if spec.kind == "gauss" and not spec.is_range else None,
@@ -158,7 +158,3 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
 
         return run.loop(resume, {"model": model, "optimizer": opt}, make_batch, train_step,
                         evaluate, outputs)
-
-def _folders(data: str | list[str]) -> list[str]:
-    return [data] if isinstance(data, str) else list(data)
-

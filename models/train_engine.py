@@ -266,7 +266,7 @@ class Loop:
     make_batch: Callable[[int], Any]
     train_step: Callable[[Any, float], dict[str, float]]
     evaluate: Callable[[], dict[str, float]]
-    save: Callable[[LoopState], None]
+    save: Callable[[LoopState, bool], None]
     images_per_step: int = 1
 
     def run(self, state: LoopState) -> LoopState:
@@ -294,14 +294,14 @@ class Loop:
                     if state.step % self.checkpoint_every == 0:
                         state.elapsed_s = base + time.perf_counter() - t0
                         self._record(state, running, lr)
-                        self.save(state)
+                        self.save(state, False)
                         self._chunk = (time.perf_counter(), state.step)
         finally:
             fetch.close()
         state.elapsed_s = base + time.perf_counter() - t0
         if not state.history or state.history[-1]["step"] != state.step:
             self._record(state, running, lr)
-        self.save(state)
+        self.save(state, True)
         if state.stopped_by:
             log.info("stopped by %s at step %d; continue with --resume", state.stopped_by,
                      state.step)

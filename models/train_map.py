@@ -35,7 +35,7 @@ from edgerestore.console import log
 from edgerestore.errors import InputError
 from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.evaluate import noisy_set, score
-from edgerestore.models.patches import ImageSource, sample_batch
+from edgerestore.models.patches import ImageSource, folder_names, sample_batch
 from edgerestore.models.run_state import RunSettings
 from edgerestore.models.torch_denoisers import TorchDenoiser
 from edgerestore.models.train_engine import LoopState, Outputs
@@ -177,9 +177,7 @@ def train_map(cfg: MapTraining, resume: bool = False) -> dict[str, Any]:
             return {"dev_psnr_map": psnr}
 
         training = {**asdict(cfg), "training_images": len(images),
-                    "data_name": ", ".join(Path(d).name for d in
-                                           ([cfg.data] if isinstance(cfg.data, str)
-                                            else cfg.data)),
+                    "data_name": folder_names(cfg.data),
                     "sigma_r_unit": sr, "sigma_v_unit": cfg.sigma_v_unit, "rho": rho}
         # A frozen R is the --init-dae file itself: it is not written again.
         dae_file = Path(init_dae) if cfg.freeze_dae and init_dae else Path(cfg.dae_out)

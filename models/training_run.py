@@ -129,19 +129,23 @@ class TrainingRun:
             check_output(cfg.out, getattr(cfg, "overwrite", False) or resume,
                          *getattr(cfg, "extra_outputs", ()))
 
-        def save(st: LoopState) -> None:
+        card: dict[str, Any] = {}
+
+        def save(st: LoopState, final: bool) -> None:
             if self.ctx.is_main:
                 save_checkpoint(ckpt, {**{k: o.state_dict() for k, o in objects.items()},
                                        "step": st.step, "elapsed": st.elapsed_s,
                                        "settings": asdict(cfg), "history": st.history,
                                        "lineage": self.lineage})
-            self.write(st, outputs(st), finished=False)
+            card.clear()
+            card.update(self.write(st, outputs(st),
+                                   finished=final and st.stopped_by is None))
 
         length = RunLength(cfg.steps, cfg.budget_minutes * 60 if cfg.budget_minutes else None)
         loop = Loop(length, cfg.lr, self.ctx, cfg.checkpoint_every, self.desc, make_batch,
                     train_step, evaluate, save, images_per_step=cfg.batch)
-        state = loop.run(state)
-        return self.write(state, outputs(state), finished=state.stopped_by is None)
+        loop.run(state)
+        return card
 
     def stage(self, state: LoopState) -> dict[str, Any]:
         """This run's entry in the model's lineage."""
