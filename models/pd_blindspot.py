@@ -163,6 +163,35 @@ class PDBlindSpotNet(nn.Module):
         finally:
             self.train(was_training)
 
+    def init_from_gaussian(self, source: nn.Module) -> list[str]:
+        """Start from a Gaussian-head blind-spot model of the same backbone; returns the
+        names of the tensors taken.
+
+        Why: the head's first ``channels`` outputs are Laine's prior mean, the clean
+        pixel predicted from its neighbours, which is exactly what the L1 loss trains
+        this backbone to output; a model trained on synthetic white noise is therefore
+        a far better start than random weights (the optimiser restarts, as with any
+        ``--init-from``). Layers whose shapes differ other than by the head's extra
+        covariance outputs are an error, not silently skipped.
+        """
+        own = self.state_dict()
+        theirs = {k: v for k, v in source.state_dict().items() if k.startswith("backbone.")}
+        if set(own) != set(theirs):
+            raise InputError("the --init-from model has a different backbone (layer names "
+                             "differ); give the same --arch/--width/--depth")
+        merged = {}
+        for name, tensor in own.items():
+            src = theirs[name]
+            if src.shape == tensor.shape:
+                merged[name] = src
+            elif src.shape[1:] == tensor.shape[1:] and src.shape[0] > tensor.shape[0]:
+                merged[name] = src[: tensor.shape[0]]  # the head's prior-mean outputs
+            else:
+                raise InputError(f"the --init-from model's {name} is {list(src.shape)}, "
+                                 f"this backbone needs {list(tensor.shape)}")
+        self.load_state_dict(merged)
+        return sorted(merged)
+
     def config(self) -> dict[str, Any]:
         """JSON-serialisable constructor arguments, for :func:`registry.build_model`."""
         return {"arch": "pd_blindspot", "channels": self.channels,

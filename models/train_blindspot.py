@@ -60,12 +60,18 @@ def build(cfg: BlindSpotTraining) -> BlindSpotDenoiser | PDBlindSpotNet:
         return PDBlindSpotNet(build_model(backbone_cfg), cfg.channels,
                               train_stride=cfg.pd_stride)
     spec = NoiseSpec.parse(cfg.noise)
-    if spec.kind not in ("gauss", "poisson"):
-        raise InputError(f"blind-spot training supports gauss and poisson noise, not {spec.kind}")
+    kind = spec.kind
+    if kind == "camera" and cfg.sigma_mode != "known":
+        # Camera photos with a plain head: the net models the noise as Gaussian with a
+        # level it estimates itself (the baseline AP-BSN is measured against).
+        kind = "gauss"
+    if kind not in ("gauss", "poisson"):
+        raise InputError(f"blind-spot training supports gauss and poisson noise (camera noise "
+                         f"with --pd-stride or --sigma-mode global/estimated), not {spec.kind}")
     backbone_cfg = {"arch": cfg.arch, "in_channels": cfg.channels,
                     "out_channels": gaussian_head.out_channels_for(cfg.channels),
                     **cfg.backbone}
-    return BlindSpotDenoiser(build_model(backbone_cfg), cfg.channels, spec.kind,
+    return BlindSpotDenoiser(build_model(backbone_cfg), cfg.channels, kind,
                              cfg.sigma_mode)  # type: ignore[arg-type]
 
 
@@ -96,7 +102,10 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
         if cfg.init_from and not resume:
             source, _ = load_weights(cfg.init_from)
             try:
-                model.load_state_dict(source.state_dict())
+                if isinstance(model, PDBlindSpotNet) and isinstance(source, BlindSpotDenoiser):
+                    model.init_from_gaussian(source)
+                else:
+                    model.load_state_dict(source.state_dict())
             except RuntimeError as exc:
                 raise InputError(f"{cfg.init_from}: does not match this architecture "
                                  f"({str(exc).splitlines()[0]})") from exc
