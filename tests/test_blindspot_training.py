@@ -162,3 +162,36 @@ def test_every_training_variant_runs_and_reloads(tmp_path, data_dir, kw):
     x = torch.rand(1, cfg.channels, 32, 32)
     out = model.denoise(x) if cfg.sigma_mode != "known" else model.denoise(x, torch.tensor([0.1]))
     assert out.shape == x.shape and torch.isfinite(out).all()
+
+
+def test_plain_net_trains_on_camera_photos_only_with_an_estimated_level(tmp_path, data_dir):
+    cfg = settings(tmp_path, data_dir, steps=2, checkpoint_every=2, already_noisy=True,
+                   noise="camera:iso=400-6400", sigma_mode="estimated")
+    train(cfg)
+    model, config = load_weights(cfg.out)
+    assert config["noise_model"] == "gauss" and config["sigma_mode"] == "estimated"
+    with pytest.raises(InputError, match="camera noise"):
+        train(settings(tmp_path / "known", data_dir, steps=2, already_noisy=True,
+                       noise="camera:iso=400-6400"))
+
+
+def test_apbsn_starts_from_a_gaussian_head_model(tmp_path, data_dir):
+    """--init-from a Laine-head model: the backbone and the head's prior-mean outputs."""
+    source_cfg = settings(tmp_path / "src", data_dir, steps=2, checkpoint_every=2)
+    train(source_cfg)
+    source, _ = load_weights(source_cfg.out)
+    cfg = settings(tmp_path / "pd", data_dir, steps=1, checkpoint_every=1, patch=30,
+                   already_noisy=True, noise="camera:iso=800", pd_stride=5)
+    pd = train_blindspot.build(cfg)
+    taken = pd.init_from_gaussian(source)
+    assert len(taken) == len(pd.state_dict())
+    x = torch.rand(1, 3, 20, 20)
+    with torch.no_grad():
+        assert torch.equal(pd.backbone(x), source.backbone(x)[:, :3])
+    card = train(replace(cfg, init_from=source_cfg.out))
+    assert len(card["lineage"]) == 2
+    wider = settings(tmp_path / "wide", data_dir, steps=1, pd_stride=5, already_noisy=True,
+                     noise="camera:iso=800", backbone={**TINY, "width": 16},
+                     init_from=source_cfg.out)
+    with pytest.raises(InputError, match="init-from"):
+        train(wider)
