@@ -304,6 +304,46 @@ def plot_pnp(c: dict[str, Any], path: Path) -> bool:
     return False
 
 
+def camera_noise_section(results: Path) -> list[str]:
+    """Issue 19: CBSD68 crops under camera noise (``benchmarks/camera_noise.py``)."""
+    cam = _load(results, "camera_noise.json")
+    if not cam:
+        return []
+    s, methods = cam["settings"], cam["settings"]["methods"]
+    lines = ["## Camera noise (CBSD68, simulated camera)", "",
+             f"`{cam['command']}`: {s['images']}, centre crop {s['crop'] or 'none'}, seed "
+             f"{s['seed']}; {s['noisy']}. PSNR (dB) / SSIM of the 8-bit output against the "
+             "clean crop, mean over the images. `default`: `edgerestore denoise` with no "
+             "model (MAD sigma); `plain`: blind-spot net trained on camera noise; `apbsn`: "
+             "AP-BSN; `cbm3d_mad`: CBM3D at the MAD sigma; `cbm3d_oracle`: CBM3D at the "
+             f"sigma best for the clean image ({s['oracle_grid']}), an upper bound no user "
+             "can reach.", ""]
+    rows = [[r["label"], str(r["images"]), _f(r["noisy_psnr"], ".2f"), _f(r["mad_sigma"]),
+             *(f"{_f(r['methods'][m]['psnr'], '.2f')} / {_f(r['methods'][m]['ssim'], '.3f')}"
+               for m in methods),
+             _f(r["methods"]["cbm3d_oracle"]["sigma"]) if "cbm3d_oracle" in methods else ""]
+            for r in cam["summary"]]
+    lines += _table(["condition", "images", "noisy PSNR", "MAD sigma", *methods,
+                     "oracle sigma"], rows)
+    if "default" in methods:
+        lines += ["", "`default` ran (images per condition): " + "; ".join(
+            f"{r['label']}: " + ", ".join(f"{k} x{v}" for k, v in r["default_models"].items())
+            for r in cam["summary"]) + "."]
+    if "apbsn" in methods:
+        others = [m for m in ("plain", "default", "cbm3d_oracle", "cbm3d_mad") if m in methods]
+        lines += ["", "AP-BSN's PSNR margin (dB) over each method:", ""]
+        lines += _table(["condition", *(f"apbsn - {m}" for m in others)],
+                        [[r["label"], *(_f(r["apbsn_margin"][m], "+.2f") for m in others)]
+                         for r in cam["summary"]])
+    seconds = {m: sum(x["methods"][m]["cpu_seconds"] for x in cam["per_image"])
+               for m in methods}
+    lines += ["", "CPU seconds spent per method over the run (cached results count the time "
+              "they took when computed): "
+              + ", ".join(f"{m} {v:.0f}" for m, v in seconds.items()) + ".", "",
+              "![camera noise crops](camera_noise.png)", ""]
+    return lines
+
+
 def dde_section(results: Path) -> list[str]:
     """The DDE tables, written by ``benchmarks/dde.py`` as Markdown (links made local)."""
     path = results / "dde.md"
@@ -374,6 +414,7 @@ def main(argv: list[str] | None = None) -> None:
         plot_psnr(q, args.out / "psnr_vs_sigma.png")
     lines += training_section(args.results)
     lines += dde_section(args.results)
+    lines += camera_noise_section(args.results)
     (args.out / "RESULTS.md").write_text("\n".join(lines).rstrip() + "\n")
     print(f"wrote {args.out / 'RESULTS.md'}")
 
