@@ -14,6 +14,11 @@ Three graphs cover every shipped network:
 * :class:`RawGraph` (``denoise_raw_prior``): the backbone alone, for runtimes that
   do the Bayesian step in numpy (:mod:`edgerestore.runtime.bayes`) and for debugging.
 * DnCNN (``map_denoiser`` or ``dae``) exports as it is: plain convs and ReLUs.
+* AP-BSN (:class:`~edgerestore.models.pd_blindspot.PDBlindSpotNet`, task
+  ``denoise_direct``) exports its whole eval-mode inference as it is: pixel-shuffle
+  downsampling at the inference stride (rank-4 reshapes and transposes), the
+  backbone, the inverse shuffle, then R3's passes with the fixed mask pattern as a
+  constant. Image in, image out, no noise-level input (it models no noise level).
 
 :class:`NHWC` wraps any of them with channel-last image input/output: Android
 bitmaps and the LiteRT GPU delegate are channel-last, so a permute in the graph
@@ -32,6 +37,7 @@ from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
 from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.gaussian_head import POISSON_SIGNAL_FLOOR
 from edgerestore.models.laine_unet import LaineBlindSpotUNet
+from edgerestore.models.pd_blindspot import PDBlindSpotNet
 from edgerestore.runtime.bayes import COV_EPS, NOISE_VAR_FLOOR
 
 #: Laine's U-Net pads to a square whose side is a multiple of this (five 2x2 poolings).
@@ -133,6 +139,24 @@ class PosteriorMeanGraph(nn.Module):
         return self.bayes(self.backbone(noisy), noisy, level)
 
 
+class LearnedLevelGraph(nn.Module):
+    """Backbone + Bayesian step at the model's own noise level: ``noisy -> posterior mean``.
+
+    For models trained with a learned level (``sigma_mode`` global or estimated), e.g.
+    on camera photos, whose noise the MAD estimate a runtime would otherwise use
+    underestimates badly (it is spatially correlated). Tiled, the estimator sees one
+    tile (with its halo) at a time: a local level, which suits signal-dependent noise.
+    """
+
+    def __init__(self, model: BlindSpotDenoiser) -> None:
+        super().__init__()
+        self.model = model
+        self.bayes = GaussianPosterior(model.channels, model.noise_model)
+
+    def forward(self, noisy: Tensor) -> Tensor:
+        return self.bayes(self.model.backbone(noisy), noisy, self.model.estimated_level(noisy))
+
+
 class RawGraph(nn.Module):
     """The backbone alone: ``noisy -> raw prior parameters [1,K,H,W]``."""
 
@@ -199,6 +223,10 @@ def build_graph(model: nn.Module, config: dict, *, raw: bool = False,
             module: nn.Module = RawGraph(model)
             task, inputs, output = "denoise_raw_prior", ("noisy",), "raw"
             out_channels = model.backbone.out_channels
+        elif model.sigma_mode != "known":
+            module = LearnedLevelGraph(model)
+            task, inputs, output = "denoise_direct", ("noisy",), "denoised"
+            out_channels = model.channels
         else:
             module = PosteriorMeanGraph(model)
             level = "sigma" if model.noise_model == "gauss" else "lambda"
@@ -212,6 +240,16 @@ def build_graph(model: nn.Module, config: dict, *, raw: bool = False,
         task = "dae" if model.role == "dae" else "map_denoiser"
         inputs, output, channels, out_channels = ("noisy",), "denoised", model.channels, \
             model.channels
+    elif isinstance(model, PDBlindSpotNet):
+        if raw:
+            raise InputError("--raw applies to Gaussian-head blind-spot models; AP-BSN "
+                             "outputs the denoised image itself")
+        if isinstance(model.backbone, LaineBlindSpotUNet):
+            raise ModelFileError("AP-BSN export supports the dilated blind-spot backbone "
+                                 "(Laine's U-Net needs square inputs that PD would halve)")
+        module, square = model, None
+        task, inputs, output = "denoise_direct", ("noisy",), "denoised"
+        channels = out_channels = model.channels
     else:
         raise ModelFileError(f"a {arch} network cannot be exported on its own; export the "
                              "blind-spot denoiser or DnCNN file that contains it")

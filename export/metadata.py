@@ -3,7 +3,8 @@
 A phone runtime has only the file, so the file has to say how to feed it: task
 (``denoise_posterior``, ``denoise_raw_prior``, ``map_denoiser`` or ``dae``), input
 names and layout, value range, tile size or dynamic shape, the receptive field a
-tiler needs as overlap, the noise model and the sigma it was trained at. Provenance
+tiler needs as overlap, the multiple tile origins must be (``tile_align``: AP-BSN's
+stride and R3 mask period), the noise model and the sigma it was trained at. Provenance
 (sha256 of the source weights and of its training card, tool versions, precision,
 opset, quantiser) makes a file traceable to the run that made it.
 
@@ -22,6 +23,7 @@ from typing import Any
 
 from edgerestore.console import log
 from edgerestore.export.graph import GraphSpec
+from edgerestore.models import pd_blindspot
 from edgerestore.runtime.atomic import atomic_write
 from edgerestore.runtime.model_metadata import METADATA_KEY, sidecar_path
 from edgerestore.runtime.noise import NoiseSpec
@@ -68,13 +70,27 @@ def receptive_field(config: dict[str, Any]) -> int | None:
     """Side of the input window one output pixel sees: the overlap a tiler needs.
 
     ``None`` for Laine's U-Net, whose five poolings make it see (nearly) the whole tile.
+    AP-BSN widens its backbone's window by the inference stride and by R3's second pass.
     """
     backbone = config.get("backbone", config)
     if backbone.get("arch") == "dilated_blindspot":
-        return 4 * int(backbone["depth"]) - 1
-    if backbone.get("arch") == "dncnn":
-        return 2 * int(backbone["depth"]) + 1
-    return None
+        field = 4 * int(backbone["depth"]) - 1
+    elif backbone.get("arch") == "dncnn":
+        field = 2 * int(backbone["depth"]) + 1
+    else:
+        return None
+    if config.get("arch") == "pd_blindspot":
+        return pd_blindspot.receptive_field(field, int(config["infer_stride"]),
+                                            int(config["r3_steps"]))
+    return field
+
+
+def tile_align(config: dict[str, Any]) -> int:
+    """Tile origins that keep a tiled run equal to a whole-image one are multiples of
+    this: 1 for plain conv nets, AP-BSN's stride and R3 mask period (see there)."""
+    if config.get("arch") == "pd_blindspot":
+        return pd_blindspot.tile_align(int(config["infer_stride"]), int(config["r3_steps"]))
+    return 1
 
 
 def file_sha256(path: Path) -> str:
@@ -112,13 +128,14 @@ def build_card(*, spec: GraphSpec, config: dict[str, Any], card: dict[str, Any],
         "input_shape": shape,
         "square_multiple": spec.square_multiple,
         "receptive_field": receptive_field(config),
+        "tile_align": tile_align(config),
         "noise": {
             "model": noise.kind,
             "spec": str(noise),
             "training_sigma": noise.low if noise.kind == "gauss" and not noise.is_range
             else None,
             "level_range": [noise.low, noise.high],
-            "level_units": "0-255 (sigma)" if noise.kind == "gauss" else "lambda",
+            "level_units": {"gauss": "0-255 (sigma)", "camera": "ISO"}.get(noise.kind, "lambda"),
             "level_input": level_input,
             "level_input_units": None if level_input is None else
             ("noise std in [0, 1] units" if level_input == "sigma" else "lambda"),

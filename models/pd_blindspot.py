@@ -19,13 +19,19 @@ remove the noise instead of copying it.
   refined ``T`` times (paper: 8): each time a random fraction ``p`` (paper: 0.16) of its
   values is replaced by the noisy ones and the backbone runs with no PD (the centre
   is still never seen, and the surviving noise is too sparse to be copied); the
-  average of the ``T`` outputs is the result. Its masks come from a fixed seed, so the
-  same image always gives the same output.
+  average of the ``T`` outputs is the result. The masks are a fixed pattern, not fresh
+  random draws: one ``R3_PERIOD``-square 0/1 mask per pass and channel, drawn once from
+  ``R3_SEED`` and tiled over the image. So the same image always gives the same
+  output, an exported graph (ONNX, TFLite) computes exactly what PyTorch does (no
+  random op, which neither format can reproduce), and a tiled runtime whose tile
+  origins are multiples of the period gets the same masks as the whole image. The
+  pattern is a non-persistent buffer, rebuilt from the seed, never saved in weights.
 
 The ``s^2`` sub-images are folded into the batch dimension rather than tiled into one
 mosaic image as the authors' code does: the backbone's zero 'same' padding then
 separates them exactly (no receptive field crosses from one sub-image into another),
-and the whole path stays reshapes and transposes (exportable). Sizes that are not a
+and the whole path stays reshapes and transposes of rank <= 4 (exportable, and what
+the LiteRT GPU delegate takes). Sizes that are not a
 multiple of ``s`` are padded by edge replication at the bottom and right: a padded
 pixel copies one at distance ``< s``, which lies in another sub-image, so the blind
 spot holds at the borders too (reflection would put a copy of the centre pixel into
@@ -39,6 +45,7 @@ denoiser.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -51,25 +58,47 @@ from edgerestore.errors import InputError
 TRAIN_STRIDE, INFER_STRIDE, R3_STEPS, R3_PROB = 5, 2, 8, 0.16
 #: Seed of R3's replacement masks (inference is deterministic).
 R3_SEED = 0
+#: Side of R3's mask pattern: the mask of pixel (i, j) is the pattern's (i mod P, j mod P).
+#: Small, because a tiler's tile origins must be multiples of it (:func:`tile_align`);
+#: the pattern repeating every 32 pixels does not matter, it only picks which pixels
+#: R3 replaces.
+R3_PERIOD = 32
 
 
 def pd_down(x: Tensor, stride: int) -> Tensor:
     """[B, C, H, W] -> [B s^2, C, H/s, W/s]: sub-image ``(p, q)`` holds ``x[..., p::s, q::s]``.
 
-    H and W must be multiples of ``stride`` (see :func:`pad_to_multiple`).
+    H and W must be multiples of ``stride`` (see :func:`pad_to_multiple`). Written with
+    tensors of rank <= 4 only (one 6-D permute would do), because TFLite's GPU delegate
+    refuses rank-5/6 RESHAPE and TRANSPOSE and would send the whole graph to the CPU.
     """
     b, c, h, w = x.shape
     s = stride
-    return (x.reshape(b, c, h // s, s, w // s, s).permute(0, 3, 5, 1, 2, 4)
-            .reshape(b * s * s, c, h // s, w // s))
+    h, w = h // s, w // s
+    # [(b c i), p, j, q] -> [p, q, (b c i), j] -> [(p q), b, (c i j)] -> [b, (p q), (c i j)]
+    y = x.reshape(b * c * h, s, w, s).permute(1, 3, 0, 2).reshape(s * s, b, c * h * w)
+    return y.transpose(0, 1).reshape(b * s * s, c, h, w)
 
 
 def pd_up(y: Tensor, stride: int) -> Tensor:
-    """Exact inverse of :func:`pd_down`: [B s^2, C, h, w] -> [B, C, h s, w s]."""
+    """Exact inverse of :func:`pd_down`: [B s^2, C, h, w] -> [B, C, h s, w s] (rank <= 4)."""
     n, c, h, w = y.shape
     s = stride
-    return (y.reshape(n // (s * s), s, s, c, h, w).permute(0, 3, 4, 1, 5, 2)
-            .reshape(n // (s * s), c, h * s, w * s))
+    b = n // (s * s)
+    x = y.reshape(b, s * s, c * h * w).transpose(0, 1).reshape(s, s, b * c * h, w)
+    return x.permute(2, 0, 3, 1).reshape(b, c, h * s, w * s)
+
+
+def r3_masks(steps: int, channels: int, prob: float, period: int = R3_PERIOD,
+             seed: int = R3_SEED) -> Tensor:
+    """R3's fixed mask pattern: [1, steps * channels, period, period], 1 = take the noisy value.
+
+    Pass ``t``'s mask of channel ``c`` is channel ``t * channels + c``: laid out for
+    :meth:`PDBlindSpotNet.refine`, which keeps every tensor at rank 4.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    draw = torch.rand((1, steps * channels, period, period), generator=gen)
+    return (draw < prob).float()
 
 
 def pad_to_multiple(x: Tensor, stride: int) -> Tensor:
@@ -79,6 +108,22 @@ def pad_to_multiple(x: Tensor, stride: int) -> Tensor:
     """
     pad_h, pad_w = -x.shape[-2] % stride, -x.shape[-1] % stride
     return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+
+
+def tile_align(infer_stride: int, r3_steps: int) -> int:
+    """Tile origins must be multiples of this for a tiled run to equal a whole-image
+    one: the inference stride (same sub-images) and, with R3, its mask period."""
+    return math.lcm(infer_stride, R3_PERIOD) if r3_steps else infer_stride
+
+
+def receptive_field(backbone_field: int, infer_stride: int, r3_steps: int) -> int:
+    """Side of the input window one inference output pixel depends on.
+
+    The backbone (window ``backbone_field``) at stride ``s`` sees ``s (field - 1) + 1``
+    pixels; R3 runs the backbone again on that output, widening it by ``field - 1``.
+    """
+    pd = infer_stride * (backbone_field - 1) + 1
+    return pd + (backbone_field - 1 if r3_steps else 0)
 
 
 def _check_stride(name: str, value: int) -> None:
@@ -108,6 +153,9 @@ class PDBlindSpotNet(nn.Module):
         self.infer_stride = infer_stride
         self.r3_steps = r3_steps
         self.r3_prob = float(r3_prob)
+        # Rebuilt from the seed, never saved: weights files hold the backbone only.
+        self.register_buffer("r3_mask", r3_masks(r3_steps, channels, self.r3_prob),
+                             persistent=False)
 
     def blind_spot(self, x: Tensor, stride: int) -> Tensor:
         """The backbone on the stride-``stride`` sub-images, reassembled: [B, C, H, W].
@@ -120,15 +168,26 @@ class PDBlindSpotNet(nn.Module):
         return pd_up(self.backbone(pd_down(padded, stride)), stride)[..., :h, :w]
 
     def refine(self, noisy: Tensor, denoised: Tensor) -> Tensor:
-        """R3: mean of ``r3_steps`` backbone passes on ``denoised`` with random noisy pixels."""
+        """R3: mean of ``r3_steps`` backbone passes on ``denoised`` with a fixed pattern
+        (:func:`r3_masks`, tiled from the top-left corner) of its values set to ``noisy``.
+
+        Pass by pass, so memory stays that of one backbone call; all tensors rank 4.
+        """
         if self.r3_steps == 0:
             return denoised
-        gen = torch.Generator(device=noisy.device).manual_seed(R3_SEED)
+        h, w = noisy.shape[-2:]
+        # Row i of the image takes pattern row i mod P: a gather with computed indices, so
+        # an exported graph tiles the pattern for any size (ONNX: Range, Mod, Gather) and a
+        # fixed-size one folds it (``repeat`` becomes a rank-8 BROADCAST_TO in TFLite).
+        device = noisy.device
+        rows = torch.arange(h, device=device) % R3_PERIOD
+        cols = torch.arange(w, device=device) % R3_PERIOD
+        mask = self.r3_mask.to(noisy.dtype).index_select(2, rows).index_select(3, cols)
+        step = noisy - denoised
+        c = self.channels
         total = torch.zeros_like(denoised)
-        for _ in range(self.r3_steps):
-            keep_noisy = torch.rand(noisy.shape, generator=gen, device=noisy.device,
-                                    dtype=noisy.dtype) < self.r3_prob
-            total = total + self.backbone(torch.where(keep_noisy, noisy, denoised))
+        for t in range(self.r3_steps):
+            total = total + self.backbone(denoised + mask[:, t * c:(t + 1) * c] * step)
         return total / self.r3_steps
 
     def forward(self, noisy: Tensor) -> Tensor:

@@ -13,6 +13,9 @@ network we train to it:
 * The **blind-spot denoiser** returns its posterior mean at the requested ``sigma``, so
   it follows ADMM's and HQS's noise level; with ``sigma=None`` it uses its learned
   noise level, or the wavelet MAD estimate for models trained with a known level.
+* **AP-BSN** (``pd_blindspot``, camera noise) has no noise model and no level input:
+  in eval mode its forward is the whole image -> image inference (pixel-shuffle
+  blind spot, then R3), so like DnCNN it ignores ``sigma``.
 
 Channel counts are adapted rather than refused, so any model serves any opaque image:
 a colour model denoises a grey image as grey-replicated RGB (averaged back), a grey
@@ -34,7 +37,10 @@ from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
 from edgerestore.models.weights_io import card_path, load_card, load_weights
 from edgerestore.runtime.sigma_estimate import estimate_sigma
 
-__all__ = ["TorchDenoiser", "denoiser_sigma", "load_torch_denoiser"]
+__all__ = ["DENOISER_ARCHS", "TorchDenoiser", "denoiser_sigma", "load_torch_denoiser"]
+
+#: Architectures a weights file may hold to be loaded as a denoiser.
+DENOISER_ARCHS = ("dncnn", "blindspot_denoiser", "pd_blindspot")
 
 
 class TorchDenoiser:
@@ -66,7 +72,7 @@ class TorchDenoiser:
 
     def _run(self, x: torch.Tensor, image: np.ndarray, sigma: float | None) -> torch.Tensor:
         if not isinstance(self.model, BlindSpotDenoiser):
-            return self.model(x)  # fixed strength: sigma is deliberately ignored
+            return self.model(x)  # DnCNN / AP-BSN: no level input, sigma is ignored
         if sigma is not None:
             level = torch.tensor([float(sigma)], device=self.device)
         elif self.model.sigma_mode == "known":
@@ -77,7 +83,7 @@ class TorchDenoiser:
 
 
 def load_torch_denoiser(path: str | Path, device: str = "cpu") -> TorchDenoiser:
-    """Load a DnCNN or blind-spot ``.safetensors`` file as a plug-and-play denoiser."""
+    """Load a DnCNN, blind-spot or AP-BSN ``.safetensors`` file as a plug-and-play denoiser."""
     path = Path(path)
     if path.suffix.lower() != ".safetensors":
         raise ModelFileError(f"{path}: expected a .safetensors weights file")
@@ -88,7 +94,7 @@ def load_torch_denoiser(path: str | Path, device: str = "cpu") -> TorchDenoiser:
             f"{path}: models {config.get('noise_model')} noise; plug-and-play restoration "
             "needs a Gaussian denoiser"
         )
-    if arch not in ("dncnn", "blindspot_denoiser"):
+    if arch not in DENOISER_ARCHS:
         raise ModelFileError(f"{path}: a {arch} network is not a denoiser")
     return TorchDenoiser(model, config, device, str(path))
 

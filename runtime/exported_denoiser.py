@@ -8,6 +8,9 @@ receptive field) and from it decides how to feed the network:
   the noisy tile and the noise std; the output is the posterior mean.
 * ``denoise_raw_prior`` (blind-spot net only): the output is the Gaussian prior
   (mean + covariance); the posterior mean is computed here in numpy.
+* ``denoise_direct`` (AP-BSN, for camera noise): image in, denoised image out; no
+  noise level (it has no noise model), so ``sigma`` is ignored. Its tiles start at
+  multiples of the card's ``tile_align`` so that they match a whole-image run.
 * ``map_denoiser`` / ``dae`` (Bigdeli et al.): image in, image out, one fixed
   strength, which is what the plug-and-play solvers need as their prior step.
 
@@ -30,7 +33,7 @@ from edgerestore.errors import InputError, ModelFileError
 from edgerestore.runtime import bayes
 from edgerestore.runtime.backends import Session, SessionOptions, open_session
 from edgerestore.runtime.image_io import check_unit_range, validate_image_array
-from edgerestore.runtime.model_card import DENOISER_TASKS, MAX_SIGMA, parse_card
+from edgerestore.runtime.model_card import DENOISER_TASKS, LEVEL_TASKS, MAX_SIGMA, parse_card
 from edgerestore.runtime.presets import SIGMA_N_FLOOR
 from edgerestore.runtime.sigma_estimate import estimate_sigma
 from edgerestore.runtime.tiling import DEFAULT_BLEND, DEFAULT_MAX_TILE, TilePlan, run_tiled
@@ -55,7 +58,8 @@ class ExportedDenoiser:
             raise ModelFileError(f"{path}: task {card.task!r} is not a denoiser "
                                  f"(expected one of {', '.join(DENOISER_TASKS)})")
         self.task = card.task
-        if self.task.startswith("denoise_") and card.noise.model != "gauss":
+        self.takes_level = card.task in LEVEL_TASKS
+        if self.takes_level and card.noise.model != "gauss":
             raise ModelFileError(f"{path}: noise model {card.noise.model!r}; the runtime "
                                  "denoiser handles Gaussian-noise models only")
         if card.channels is None:
@@ -69,6 +73,7 @@ class ExportedDenoiser:
             raise ModelFileError(f"{path}: a square-only dynamic model; export it with a "
                                  "fixed --tile to run it on arbitrary images")
         self.halo = card.receptive_field // 2 if card.receptive_field else FALLBACK_HALO
+        self.align = card.tile_align
         self.tile = self.fixed_tile or (max_tile, max_tile)
         self.blend = blend
         self.training_sigma = card.noise.training_sigma
@@ -94,7 +99,7 @@ class ExportedDenoiser:
         if self.fixed_tile:
             height, width = max(height, th), max(width, tw)
         return TilePlan(height, width, min(th, height), min(tw, width), self.halo,
-                        self.blend).count
+                        self.blend, self.align, self.fixed_tile is not None).count
 
     def resolve_sigma(self, image: np.ndarray, sigma: float | None) -> float:
         """The noise std (0-255 units) to tell a blind-spot model: given, else estimated.
@@ -115,8 +120,8 @@ class ExportedDenoiser:
                 on_tile: Callable[[], None] | None = None) -> np.ndarray:
         """Denoise ``image`` (HxW or HxWxC, [0, 1]); ``sigma`` in 0-255 units.
 
-        For blind-spot models ``sigma=None`` estimates the noise (MAD); MAP denoisers
-        and DAEs have one fixed strength and ignore ``sigma``.
+        For blind-spot models ``sigma=None`` estimates the noise (MAD); AP-BSN, MAP
+        denoisers and DAEs take no level and ignore ``sigma``.
         """
         squeeze = np.ndim(image) == 2
         image = validate_image_array(image)
@@ -126,17 +131,17 @@ class ExportedDenoiser:
                              f"got {image.shape[2]} channels")
         image = image.astype(np.float32, copy=False)
         level = None
-        if self.task.startswith("denoise_"):
+        if self.takes_level:
             level = self.resolve_sigma(image, sigma) / 255.0
         out = run_tiled(image, lambda tile: self._run_tile(tile, level), tile=self.tile,
                         halo=self.halo, blend=self.blend, fixed=self.fixed_tile is not None,
-                        on_tile=on_tile)
+                        align=self.align, on_tile=on_tile)
         return out[:, :, 0] if squeeze else out
 
     def __call__(self, image: np.ndarray, sigma: float | None) -> np.ndarray:
         """The plug-and-play :class:`Denoiser` protocol (``sigma`` in [0, 1] units)."""
-        return self.denoise(image, None if sigma is None or not self.task.startswith(
-            "denoise_") else sigma * 255.0)
+        return self.denoise(image, None if sigma is None or not self.takes_level
+                            else sigma * 255.0)
 
     def _run_tile(self, tile: np.ndarray, level: float | None) -> np.ndarray:
         batch = tile[None] if self.layout == "NHWC" else tile.transpose(2, 0, 1)[None]

@@ -19,7 +19,11 @@ from typing import Any
 
 from edgerestore.errors import ModelFileError
 
-DENOISER_TASKS = ("denoise_posterior", "denoise_raw_prior", "map_denoiser", "dae")
+DENOISER_TASKS = ("denoise_posterior", "denoise_raw_prior", "denoise_direct", "map_denoiser",
+                  "dae")
+#: Denoisers told the noise level (a ``sigma`` input, or the numpy Bayesian step);
+#: ``denoise_direct`` (AP-BSN) removes the noise it sees with no level at all.
+LEVEL_TASKS = ("denoise_posterior", "denoise_raw_prior")
 TASKS = (*DENOISER_TASKS, "generate")
 #: Layouts of image inputs; generators of vectors use ``NC``.
 LAYOUTS = {"denoiser": ("NCHW", "NHWC"), "generate": ("NCHW", "NC")}
@@ -27,6 +31,8 @@ LAYOUTS = {"denoiser": ("NCHW", "NHWC"), "generate": ("NCHW", "NC")}
 MAX_SIDE = 16384
 MAX_LATENT = 65536
 MAX_SIGMA = 255.0
+#: Largest tile-origin multiple a card may ask for (AP-BSN's is 32).
+MAX_ALIGN = 256
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,8 @@ class ModelCard:
     tile: tuple[int, int] | None = None
     square_multiple: bool = False
     receptive_field: int | None = None
+    #: Tile origins must be multiples of this to match a whole-image run (AP-BSN).
+    tile_align: int = 1
     noise: NoiseCard = field(default_factory=NoiseCard)
     latent_dim: int | None = None
     output_shape: tuple[int, ...] | None = None
@@ -132,6 +140,7 @@ def parse_card(data: Any, source: str) -> ModelCard:
         tile=f.int_list("tile", (2,), MAX_SIDE),  # type: ignore[arg-type]
         square_multiple=square,
         receptive_field=f.integer("receptive_field", 1, MAX_SIDE),
+        tile_align=f.integer("tile_align", 1, MAX_ALIGN) or 1,
         noise=_noise(f), raw=data)
 
 
