@@ -175,20 +175,31 @@ class PDBlindSpotNet(nn.Module):
         """
         if self.r3_steps == 0:
             return denoised
-        h, w = noisy.shape[-2:]
-        # Row i of the image takes pattern row i mod P: a gather with computed indices, so
-        # an exported graph tiles the pattern for any size (ONNX: Range, Mod, Gather) and a
-        # fixed-size one folds it (``repeat`` becomes a rank-8 BROADCAST_TO in TFLite).
-        device = noisy.device
-        rows = torch.arange(h, device=device) % R3_PERIOD
-        cols = torch.arange(w, device=device) % R3_PERIOD
-        mask = self.r3_mask.to(noisy.dtype).index_select(2, rows).index_select(3, cols)
+        mask = self.tiled_mask(*noisy.shape[-2:]).to(noisy.dtype)
         step = noisy - denoised
         c = self.channels
         total = torch.zeros_like(denoised)
         for t in range(self.r3_steps):
             total = total + self.backbone(denoised + mask[:, t * c:(t + 1) * c] * step)
         return total / self.r3_steps
+
+    def tiled_mask(self, height: int, width: int) -> Tensor:
+        """R3's pattern tiled over a ``height x width`` image: [1, T C, H, W].
+
+        Pixel (i, j) takes pattern cell (i mod P, j mod P). Two spellings of the same
+        values, because the exporters need different ones: the TorchScript tracer (ONNX,
+        dynamic H and W) records a gather with computed indices (Range, Mod, Gather),
+        which TFLite would keep as GATHER_ND and bounds checks the GPU delegate refuses;
+        torch.export (TFLite, fixed tile) sees concrete sizes, so the pattern is
+        concatenated whole-period copies and cropped: CONCATENATION and SLICE only.
+        """
+        if torch.jit.is_tracing():
+            device = self.r3_mask.device
+            rows = torch.arange(height, device=device) % R3_PERIOD
+            cols = torch.arange(width, device=device) % R3_PERIOD
+            return self.r3_mask.index_select(2, rows).index_select(3, cols)
+        tall = torch.cat([self.r3_mask] * -(-height // R3_PERIOD), dim=2)
+        return torch.cat([tall] * -(-width // R3_PERIOD), dim=3)[..., :height, :width]
 
     def forward(self, noisy: Tensor) -> Tensor:
         """Training mode: the PD blind-spot output at ``train_stride``; eval: the denoised image."""

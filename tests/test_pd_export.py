@@ -110,6 +110,10 @@ def test_r3_masks_repeat_with_their_period():
     whole, crop = captured[:2], captured[2:]
     for a, b in zip(whole, crop, strict=True):
         assert torch.equal(a[..., R3_PERIOD:, R3_PERIOD:], b)
+    # The eager / torch.export spelling (concatenated periods) is the traced one (a gather).
+    rows, cols = torch.arange(37) % R3_PERIOD, torch.arange(70) % R3_PERIOD
+    assert torch.equal(net.tiled_mask(37, 70),
+                       net.r3_mask.index_select(2, rows).index_select(3, cols))
 
 
 def test_onnx_matches_pytorch_at_any_size(weights, onnx_file):
