@@ -21,6 +21,18 @@ the 704-channel concatenation of the paper's figure (mixed 704 -> 384 -> 192 ->
 the authors' code instead: branch width 18, so the concatenation is 11 x 18 = 198
 channels, mixed by 1x1 convs of widths 99 and 99 (their "198 -> 99 -> 99").
 
+A larger blind spot (``hole``): branch ``c`` with dilation ``c + 1 + hole`` reads
+trunk features ``c + 1 + hole`` pixels away, whose inputs lie within ``c`` of them,
+so no output sees any input within Chebyshev distance ``hole`` of its centre. Why:
+camera noise is spatially correlated (demosaicing spreads each sensor value over its
+neighbours: correlation ~0.5 at lag 1, ~0.1 at lag 2, ~0.02 at lag 3 for this
+project's simulator), and a net that sees the correlated neighbours learns to copy
+their noise. Hiding the 3x3 (``hole=1``) neighbourhood removes most of that while the
+prediction still uses every other pixel at full resolution (unlike pixel-shuffle
+downsampling, which throws away the detail of fine-textured images). The idea is that
+of blind-*patch* networks for real noise (e.g. Wang et al., LG-BPN, CVPR 2023); this is
+our own formulation on Honzatko's branches. ``hole=0`` is the paper's network.
+
 All convs use zero 'same' padding, so any HxW works and padding is input-free
 (it never copies the centre pixel into its own neighbourhood).
 """
@@ -106,6 +118,7 @@ class DilatedBlindSpotNet(nn.Module):
         depth: int = 11,
         branch_width: int = 18,
         mix_widths: tuple[int, ...] = (99, 99),
+        hole: int = 0,
     ) -> None:
         super().__init__()
         mix_widths = tuple(mix_widths)
@@ -117,13 +130,17 @@ class DilatedBlindSpotNet(nn.Module):
         self.depth = depth
         self.branch_width = branch_width
         self.mix_widths = mix_widths
+        if isinstance(hole, bool) or not isinstance(hole, int) or not 0 <= hole <= 8:
+            raise InputError(f"hole must be an integer in [0, 8], got {hole!r}")
+        self.hole = hole
 
         self.trunk = nn.ModuleList(
             nn.Conv2d(in_channels if c == 0 else width, width, 3, padding=1)
             for c in range(depth - 1)
         )
         self.branches = nn.ModuleList(
-            CenterlessConv2d(in_channels if c == 0 else width, branch_width, dilation=c + 1)
+            CenterlessConv2d(in_channels if c == 0 else width, branch_width,
+                             dilation=c + 1 + hole)
             for c in range(depth)
         )
         mixer: list[nn.Module] = []
@@ -137,7 +154,7 @@ class DilatedBlindSpotNet(nn.Module):
     @property
     def receptive_field(self) -> int:
         """Side of the square input window each output sees (centre excluded)."""
-        return 4 * self.depth - 1
+        return 4 * self.depth - 1 + 2 * self.hole
 
     def forward(self, x: Tensor) -> Tensor:
         branches = [F.leaky_relu(self.branches[0](x), _SLOPE)]
@@ -156,4 +173,5 @@ class DilatedBlindSpotNet(nn.Module):
             "depth": self.depth,
             "branch_width": self.branch_width,
             "mix_widths": list(self.mix_widths),
+            **({"hole": self.hole} if self.hole else {}),
         }

@@ -73,9 +73,10 @@ def torch_denoiser(model: BlindSpotDenoiser, mode: str, noise_kind: str,
                    device: str = "cpu") -> Denoise:
     """Wrap a blind-spot model as a ``Denoise`` callable for one inference mode.
 
-    ``posterior``: posterior mean with the true noise level; ``estimated``: with the
-    model's learned estimate, or the MAD estimate for known-sigma models (Gaussian
-    only); ``prior``: the prior mean alone.
+    ``posterior``: posterior mean with the true noise level (camera noise has none the
+    Gaussian head could use, its level is an ISO: it runs as ``estimated``);
+    ``estimated``: with the model's learned estimate, or the MAD estimate for
+    known-sigma models (Gaussian only); ``prior``: the prior mean alone.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
@@ -84,10 +85,10 @@ def torch_denoiser(model: BlindSpotDenoiser, mode: str, noise_kind: str,
         x = torch.from_numpy(np.ascontiguousarray(noisy.transpose(2, 0, 1)))[None].to(device)
         if mode == "prior":
             out = model.denoise(x, mode="prior")
-        elif mode == "posterior":
+        elif mode == "posterior" and noise_kind in ("gauss", "poisson"):
             lvl = level / 255.0 if noise_kind == "gauss" else level
             out = model.denoise(x, torch.tensor([lvl], device=device))
-        elif model.sigma_mode != "known":
+        elif getattr(model, "sigma_mode", None) != "known":  # learned level, or AP-BSN
             out = model.denoise(x)
         else:
             out = model.denoise(x, torch.tensor([estimate_sigma(noisy)], device=device))

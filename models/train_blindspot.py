@@ -75,6 +75,21 @@ def build(cfg: BlindSpotTraining) -> BlindSpotDenoiser | PDBlindSpotNet:
                              cfg.sigma_mode)  # type: ignore[arg-type]
 
 
+def start_from(model: torch.nn.Module, source: torch.nn.Module) -> None:
+    """Load ``source``'s weights: all of the backbone, and the noise-level parts where
+    both have them, so a known-sigma model can start a run that learns its own level
+    (camera photos); a missing or differently shaped backbone tensor is an error."""
+    own, theirs = model.state_dict(), source.state_dict()
+    backbone = [k for k in own if k.startswith("backbone.")]
+    if any(k not in theirs or theirs[k].shape != own[k].shape for k in backbone):
+        raise RuntimeError("the backbones differ")
+    taken = {k: v for k, v in theirs.items() if k in own and v.shape == own[k].shape}
+    model.load_state_dict({**own, **taken})
+    fresh = sorted({k.split(".")[0] for k in set(own) - set(taken)})
+    if fresh:
+        log.info("not in the --init-from model, trained from scratch: %s", ", ".join(fresh))
+
+
 def noisy_batch(clean: np.ndarray, spec: NoiseSpec, seed: int, step: int, items: range,
                 already_noisy: bool) -> tuple[np.ndarray, np.ndarray]:
     """Add per-image noise (levels drawn per item of the global batch) to an NCHW batch."""
@@ -105,7 +120,7 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
                 if isinstance(model, PDBlindSpotNet) and isinstance(source, BlindSpotDenoiser):
                     model.init_from_gaussian(source)
                 else:
-                    model.load_state_dict(source.state_dict())
+                    start_from(model, source)
             except RuntimeError as exc:
                 raise InputError(f"{cfg.init_from}: does not match this architecture "
                                  f"({str(exc).splitlines()[0]})") from exc

@@ -97,6 +97,28 @@ def test_dilated_receptive_field_is_the_full_window_minus_centre(depth):
     assert torch.equal(grad != 0, expected)
 
 
+@pytest.mark.parametrize("hole", [1, 2])
+def test_a_hole_hides_the_whole_neighbourhood_and_nothing_else(hole):
+    """Camera-noise variant: the field is the window minus the (2 hole + 1)^2 square."""
+    torch.manual_seed(0)
+    net = DilatedBlindSpotNet(1, 2, width=8, depth=3, branch_width=4, mix_widths=(8,),
+                              hole=hole).double()
+    rf = net.receptive_field
+    assert rf == 4 * 3 - 1 + 2 * hole
+    side = rf + 8
+    c = side // 2
+    torch.manual_seed(1)
+    grad = input_grad(net, torch.randn(1, 1, side, side, dtype=F64), [(c, c)])[0, 0]
+    expected = torch.zeros(side, side, dtype=torch.bool)
+    lo = c - rf // 2
+    expected[lo : lo + rf, lo : lo + rf] = True
+    expected[c - hole : c + hole + 1, c - hole : c + hole + 1] = False
+    assert torch.equal(grad != 0, expected)
+    assert build_model(json.loads(json.dumps(net.config()))).hole == hole
+    with pytest.raises(InputError):
+        DilatedBlindSpotNet(1, 2, hole=-1)
+
+
 def test_laine_receptive_field_is_the_whole_image_minus_centre():
     net = tiny_laine(channels=1)
     torch.manual_seed(1)

@@ -170,6 +170,7 @@ def test_plain_net_trains_on_camera_photos_only_with_an_estimated_level(tmp_path
     train(cfg)
     model, config = load_weights(cfg.out)
     assert config["noise_model"] == "gauss" and config["sigma_mode"] == "estimated"
+    assert torch.isfinite(model.estimated_level(torch.rand(1, 3, 32, 32))).all()
     with pytest.raises(InputError, match="camera noise"):
         train(settings(tmp_path / "known", data_dir, steps=2, already_noisy=True,
                        noise="camera:iso=400-6400"))

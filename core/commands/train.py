@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="filters per dilated branch (default 18)")
     b.add_argument("--mix-widths", type=int_range(1, 4096), nargs="+",
                    help="1x1 mixing widths (dilated net; default 99 99)")
+    b.add_argument("--hole", type=int_range(0, 8),
+                   help="blind patch for camera noise (dilated net): never see the pixels "
+                        "within this distance of the centre (1 = the 3x3; default 0)")
     b.add_argument("--pd-stride", type=int_range(2, 16),
                    help="AP-BSN for camera noise: train on pixel-shuffle sub-images of this "
                         "stride (5); inference at stride 2 with R3")
@@ -152,7 +155,8 @@ def blindspot_architecture(args: argparse.Namespace) -> tuple[str, dict]:
                     if k not in ("arch", "in_channels", "out_channels")}
     if arch == "dilated_blindspot":
         flags = {"width": args.width, "depth": args.depth, "branch_width": args.branch_width,
-                 "mix_widths": list(args.mix_widths) if args.mix_widths else None}
+                 "mix_widths": list(args.mix_widths) if args.mix_widths else None,
+                 "hole": args.hole}
         base = backbone or DILATED_DEFAULTS
     else:
         flags, base = {"base_width": args.base_width}, backbone or {"base_width": 48}
