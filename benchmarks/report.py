@@ -367,21 +367,27 @@ def training_section(results: Path) -> list[str]:
         lines += _table(["trainer", "precision / layout", "threads", "patches/s",
                          "x vs fp32 NCHW", "training GMAC/s", "share of conv probe"], rows, 2)
         lines.append("")
-    new = _load(results, "blindspot_gauss25_rgb_CBSD68_retrained.json")
+    # One pair of files per training stage: ..._retrained_<patches seen>[_clipped].json.
+    stages = sorted((int(p.stem.split("_")[-1]), p.name)
+                    for p in results.glob("blindspot_gauss25_rgb_CBSD68_retrained_*.json")
+                    if p.stem.split("_")[-1].isdigit())
     old = _load(results, "blindspot_gauss25_rgb_CBSD68.json")
-    clipped = _load(results, "blindspot_gauss25_rgb_CBSD68_retrained_clipped.json")
-    if new and old:
+    if stages and old:
+        new = _load(results, stages[-1][1])
         cbm3d = {r["image"]: r["psnr"] for r in old["cbm3d"]["per_image"]}
         wins = sum(r["psnr"] > cbm3d[r["image"]] for r in new["per_image"])
         lines += ["## Retrained faithful blind-spot model (CBSD68, sigma 25)", "",
                   f"`{new['command']}`; CBM3D per image on the same seed-0 noisy images from "
                   "`blindspot_gauss25_rgb_CBSD68.json`.", ""]
-        rows = [["before (20,000 patches)", _f(old["modes"]["posterior"]["psnr"], ".2f"), ""],
-                ["retrained (71,200 patches)", _f(new["psnr"], ".2f"),
-                 _f(clipped["psnr"], ".2f") if clipped else ""],
-                ["CBM3D (true sigma)", _f(old["cbm3d"]["psnr"], ".2f"), ""]]
+        rows = [["before (20,000 patches)", _f(old["modes"]["posterior"]["psnr"], ".2f"), ""]]
+        for patches, name in stages:
+            clipped = _load(results, name.replace(".json", "_clipped.json"))
+            rows.append([f"retrained ({patches:,} patches)", _f(_load(results, name)["psnr"],
+                                                                ".2f"),
+                         _f(clipped["psnr"], ".2f") if clipped else ""])
+        rows.append(["CBM3D (true sigma)", _f(old["cbm3d"]["psnr"], ".2f"), ""])
         lines += _table(["model", "PSNR (dB)", "clipped 8-bit input"], rows)
-        lines += ["", f"The retrained model is ahead of CBM3D on {wins} of "
+        lines += ["", f"The newest model is ahead of CBM3D on {wins} of "
                   f"{len(new['per_image'])} images; learning curve: "
                   "![learning curves](learning_curves.png)", ""]
     return lines
