@@ -161,7 +161,7 @@ def test_runtime_runs_it_without_torch(onnx_file):
         import sys
         import numpy as np
         from edgerestore.runtime.exported_denoiser import ExportedDenoiser
-        den = ExportedDenoiser({str(onnx_file)!r}, max_tile=64)
+        den = ExportedDenoiser({str(onnx_file)!r}, max_tile=96)
         out = den.denoise(np.full((70, 90, 3), 0.5, np.float32))
         assert out.shape == (70, 90, 3) and np.isfinite(out).all()
         assert "torch" not in sys.modules, "the runtime imported torch"
