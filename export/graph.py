@@ -223,11 +223,11 @@ def build_graph(model: nn.Module, config: dict, *, raw: bool = False,
             module: nn.Module = RawGraph(model)
             task, inputs, output = "denoise_raw_prior", ("noisy",), "raw"
             out_channels = model.backbone.out_channels
-        elif model.sigma_mode != "known":
+        elif model.sigma_mode in ("global", "estimated"):
             module = LearnedLevelGraph(model)
             task, inputs, output = "denoise_direct", ("noisy",), "denoised"
             out_channels = model.channels
-        else:
+        else:  # known, or measured by the runtime (numpy) before the graph runs
             module = PosteriorMeanGraph(model)
             level = "sigma" if model.noise_model == "gauss" else "lambda"
             task, inputs, output = "denoise_posterior", ("noisy", level), "denoised"

@@ -6,6 +6,16 @@ Poisson), and where the noise level is unknown, Laine et al.'s two ways of learn
 it from noisy data alone: one global learned level, or a small per-image estimator
 network trained jointly through the same likelihood.
 
+Camera photos add a fourth way, ``measured``: the level is not learned at all but
+measured on the noisy image itself by the sub-image MAD estimator
+(:func:`~edgerestore.runtime.sigma_estimate.estimate_sigma` with
+:data:`~edgerestore.runtime.sigma_estimate.CORRELATED_NOISE_STRIDE`), in training
+and at inference alike. A learned level is not identifiable from the likelihood
+alone: with a blind *patch* (``--hole``), whose prior is wide, the prior covariance
+absorbed all of the noise variance and the learned level went to 0, so the model
+returned its input. The measured level is fixed by the data, the prior covariance
+learns around it, and the runtime reproduces it with numpy.
+
 Noise parameter convention (what :mod:`gaussian_head` expects): Gaussian noise is
 described by its variance in [0, 1] units, Poisson noise by lambda.
 """
@@ -20,8 +30,10 @@ from torch import Tensor, nn
 
 from edgerestore.errors import InputError
 from edgerestore.models import gaussian_head
+from edgerestore.runtime.sigma_estimate import CORRELATED_NOISE_STRIDE, estimate_sigma
 
-SigmaMode = Literal["known", "global", "estimated"]
+SigmaMode = Literal["known", "global", "estimated", "measured"]
+SIGMA_MODES = ("known", "global", "estimated", "measured")
 NoiseModel = Literal["gauss", "poisson"]
 _INITIAL_LOG_LEVEL = {"gauss": math.log(25 / 255), "poisson": math.log(30.0)}
 
@@ -55,8 +67,11 @@ class BlindSpotDenoiser(nn.Module):
         super().__init__()
         if noise_model not in ("gauss", "poisson"):
             raise InputError(f"noise model must be gauss or poisson, got {noise_model!r}")
-        if sigma_mode not in ("known", "global", "estimated"):
-            raise InputError(f"sigma mode must be known, global or estimated, got {sigma_mode!r}")
+        if sigma_mode not in SIGMA_MODES:
+            raise InputError(f"sigma mode must be one of {', '.join(SIGMA_MODES)}, "
+                             f"got {sigma_mode!r}")
+        if sigma_mode == "measured" and noise_model != "gauss":
+            raise InputError("a measured noise level needs the Gaussian noise model")
         self.backbone = backbone
         self.channels = channels
         self.noise_model = noise_model
@@ -78,7 +93,11 @@ class BlindSpotDenoiser(nn.Module):
         return level.square() if self.noise_model == "gauss" else level
 
     def estimated_level(self, noisy: Tensor) -> Tensor:
-        """The learned noise level per image (sigma in [0,1] units, or lambda)."""
+        """The learned (or measured) noise level per image (sigma in [0,1] units, or lambda)."""
+        if self.sigma_mode == "measured":
+            images = noisy.detach().float().permute(0, 2, 3, 1).cpu().numpy()
+            return torch.tensor([estimate_sigma(im, CORRELATED_NOISE_STRIDE) for im in images],
+                                device=noisy.device)
         if self.sigma_mode == "global":
             return self.log_level.exp().expand(noisy.shape[0])
         if self.sigma_mode == "estimated":

@@ -62,12 +62,13 @@ def build(cfg: BlindSpotTraining) -> BlindSpotDenoiser | PDBlindSpotNet:
     spec = NoiseSpec.parse(cfg.noise)
     kind = spec.kind
     if kind == "camera" and cfg.sigma_mode != "known":
-        # Camera photos with a plain head: the net models the noise as Gaussian with a
-        # level it estimates itself (the baseline AP-BSN is measured against).
+        # Camera photos with a Gaussian head: the noise is modelled as Gaussian with a
+        # level learned or measured on each image (no camera model, no clean data).
         kind = "gauss"
     if kind not in ("gauss", "poisson"):
         raise InputError(f"blind-spot training supports gauss and poisson noise (camera noise "
-                         f"with --pd-stride or --sigma-mode global/estimated), not {spec.kind}")
+                         f"with --pd-stride or --sigma-mode global/estimated/measured), "
+                         f"not {spec.kind}")
     backbone_cfg = {"arch": cfg.arch, "in_channels": cfg.channels,
                     "out_channels": gaussian_head.out_channels_for(cfg.channels),
                     **cfg.backbone}

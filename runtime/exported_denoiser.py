@@ -59,7 +59,7 @@ class ExportedDenoiser:
                                  f"(expected one of {', '.join(DENOISER_TASKS)})")
         self.task = card.task
         self.takes_level = card.task in LEVEL_TASKS
-        if self.takes_level and card.noise.model != "gauss":
+        if self.takes_level and card.noise.model not in ("gauss", "camera"):
             raise ModelFileError(f"{path}: noise model {card.noise.model!r}; the runtime "
                                  "denoiser handles Gaussian-noise models only")
         if card.channels is None:
@@ -77,6 +77,7 @@ class ExportedDenoiser:
         self.tile = self.fixed_tile or (max_tile, max_tile)
         self.blend = blend
         self.training_sigma = card.noise.training_sigma
+        self.estimate_stride = card.noise.estimate_stride
         self.sigma_range = card.noise.level_range or (None, None)
         self._output_checked = False
 
@@ -104,12 +105,14 @@ class ExportedDenoiser:
     def resolve_sigma(self, image: np.ndarray, sigma: float | None) -> float:
         """The noise std (0-255 units) to tell a blind-spot model: given, else estimated.
 
-        An estimate below :data:`NOISE_FREE_SIGMA` (a clean, flat or synthetic image:
-        the MAD of its finest wavelet band is 0) is raised to it, the same role the
-        variance floor plays in the Python API: the model then leaves the image as it is.
+        The estimate is measured the way the model was trained to expect (the card's
+        sub-image stride: 2 for camera-noise models, 1 otherwise). An estimate below
+        :data:`NOISE_FREE_SIGMA` (a clean, flat or synthetic image: the MAD of its
+        finest wavelet band is 0) is raised to it, the same role the variance floor
+        plays in the Python API: the model then leaves the image as it is.
         """
         if sigma is None:
-            return max(estimate_sigma(image) * 255.0, NOISE_FREE_SIGMA)
+            return max(estimate_sigma(image, self.estimate_stride) * 255.0, NOISE_FREE_SIGMA)
         real = isinstance(sigma, (int, float, np.integer, np.floating))
         if isinstance(sigma, bool) or not real or not (0 < sigma <= MAX_SIGMA):
             raise InputError(f"sigma must be a number in (0, {MAX_SIGMA:g}] (0-255 units), "

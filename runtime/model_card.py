@@ -42,6 +42,9 @@ class NoiseCard:
     model: str | None = None
     training_sigma: float | None = None
     level_range: tuple[float, float] | None = None
+    #: Sub-image stride of the MAD estimate when the user gives no sigma (2+ for a model
+    #: trained on spatially correlated camera noise with a measured level).
+    estimate_stride: int = 1
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,8 @@ def _noise(f: _Fields) -> NoiseCard:
             raise sub.fail("level_range", "a list [low, high]")
         low, high = (sub.number("level_range", v, 0.0, 1e9) for v in levels)
         levels = (low, high)
-    return NoiseCard(model, sigma, levels)
+    stride = sub.integer("sigma_estimate_stride", 1, 16, name="noise.sigma_estimate_stride") or 1
+    return NoiseCard(model, sigma, levels, stride)
 
 
 def parse_card_text(text: str | bytes, source: str) -> ModelCard:

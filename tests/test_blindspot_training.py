@@ -148,6 +148,7 @@ def test_mismatched_weights_file_is_a_clear_error(tmp_path, data_dir):
 @pytest.mark.parametrize("kw", [
     {"sigma_mode": "global"},
     {"sigma_mode": "estimated"},
+    {"sigma_mode": "measured", "already_noisy": True, "noise": "camera:iso=400-6400"},
     {"noise": "poisson30"},
     {"noise": "gauss5_50"},
     {"already_noisy": True, "noise": "gauss:10"},

@@ -143,6 +143,8 @@ def test_item6_read_only_output_folder_fails_before_inference(capsys, read_only_
 @pytest.mark.parametrize("change", [
     {"channels": "abc"}, {"tile": "ab"}, {"layout": "HWC"}, {"channels": 0},
     {"receptive_field": 1.5}, {"noise": [1]}, {"inputs": "image"},
+    {"noise": {"model": "gauss", "sigma_estimate_stride": 0}},
+    {"noise": {"model": "gauss", "sigma_estimate_stride": 2.5}},
 ])
 def test_item7_card_fields_of_the_wrong_type_are_model_file_errors(tmp_path, change):
     from edgerestore.runtime.exported_denoiser import ExportedDenoiser

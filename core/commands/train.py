@@ -26,8 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--channels", type=int, choices=(1, 3), default=3)
     b.add_argument("--noise", default="gauss25",
                    help="gauss25, gauss5_50, poisson30, poisson5_50 or gauss:S / gauss:LO-HI ...")
-    b.add_argument("--sigma-mode", choices=("known", "global", "estimated"), default="known",
-                   help="noise level known, one learned global level, or a per-image estimator")
+    b.add_argument("--sigma-mode", choices=("known", "global", "estimated", "measured"),
+                   default="known",
+                   help="noise level known, one learned global level, a per-image estimator "
+                        "net, or measured on each image (sub-image MAD: camera photos)")
     b.add_argument("--already-noisy", action="store_true",
                    help="the images are real noisy photos: add no synthetic noise")
     b.add_argument("--arch", choices=("dilated_blindspot", "laine_unet"),
