@@ -53,6 +53,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edgerestore.errors import InputError
+from edgerestore.models.state_match import LayerMismatch, load_matching
 
 #: The paper's settings: training stride 5, inference stride 2, R3 with 8 passes at 0.16.
 TRAIN_STRIDE, INFER_STRIDE, R3_STEPS, R3_PROB = 5, 2, 8, 0.16
@@ -244,23 +245,14 @@ class PDBlindSpotNet(nn.Module):
         ``--init-from``). Layers whose shapes differ other than by the head's extra
         covariance outputs are an error, not silently skipped.
         """
-        own = self.state_dict()
-        theirs = {k: v for k, v in source.state_dict().items() if k.startswith("backbone.")}
-        if set(own) != set(theirs):
-            raise InputError("the --init-from model has a different backbone (layer names "
-                             "differ); give the same --arch/--width/--depth")
-        merged = {}
-        for name, tensor in own.items():
-            src = theirs[name]
-            if src.shape == tensor.shape:
-                merged[name] = src
-            elif src.shape[1:] == tensor.shape[1:] and src.shape[0] > tensor.shape[0]:
-                merged[name] = src[: tensor.shape[0]]  # the head's prior-mean outputs
-            else:
-                raise InputError(f"the --init-from model's {name} is {list(src.shape)}, "
-                                 f"this backbone needs {list(tensor.shape)}")
-        self.load_state_dict(merged)
-        return sorted(merged)
+        try:  # first_rows: the head's prior-mean outputs of its last layer
+            return load_matching(self, source.state_dict(), first_rows=True).taken
+        except LayerMismatch as exc:
+            if exc.have is None or exc.need is None:
+                raise InputError("the --init-from model has a different backbone (layer "
+                                 "names differ); give the same --arch/--width/--depth") from exc
+            raise InputError(f"the --init-from model's {exc.name} is {exc.have}, "
+                             f"this backbone needs {exc.need}") from exc
 
     def config(self) -> dict[str, Any]:
         """JSON-serialisable constructor arguments, for :func:`registry.build_model`."""

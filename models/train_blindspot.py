@@ -29,6 +29,7 @@ from edgerestore.models.patches import ImageSource, folder_names, sample_batch
 from edgerestore.models.pd_blindspot import PDBlindSpotNet
 from edgerestore.models.registry import build_model
 from edgerestore.models.run_state import RunSettings
+from edgerestore.models.state_match import LayerMismatch, load_matching
 from edgerestore.models.train_engine import LoopState, Outputs
 from edgerestore.models.training_run import TrainingRun
 from edgerestore.models.weights_io import load_weights
@@ -79,14 +80,13 @@ def build(cfg: BlindSpotTraining) -> BlindSpotDenoiser | PDBlindSpotNet:
 def start_from(model: torch.nn.Module, source: torch.nn.Module) -> None:
     """Load ``source``'s weights: all of the backbone, and the noise-level parts where
     both have them, so a known-sigma model can start a run that learns its own level
-    (camera photos); a missing or differently shaped backbone tensor is an error."""
-    own, theirs = model.state_dict(), source.state_dict()
-    backbone = [k for k in own if k.startswith("backbone.")]
-    if any(k not in theirs or theirs[k].shape != own[k].shape for k in backbone):
-        raise RuntimeError("the backbones differ")
-    taken = {k: v for k, v in theirs.items() if k in own and v.shape == own[k].shape}
-    model.load_state_dict({**own, **taken})
-    fresh = sorted({k.split(".")[0] for k in set(own) - set(taken)})
+    (camera photos); a missing, extra or differently shaped backbone tensor is an error
+    (a RuntimeError, which :func:`train` reports as a mismatching ``--init-from``)."""
+    try:
+        matched = load_matching(model, source.state_dict())
+    except LayerMismatch as exc:
+        raise RuntimeError("the backbones differ") from exc
+    fresh = sorted({k.split(".")[0] for k in matched.fresh})
     if fresh:
         log.info("not in the --init-from model, trained from scratch: %s", ", ".join(fresh))
 

@@ -3,6 +3,7 @@ all on tiny models and small generated data."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -15,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from edgerestore.cli import main
 from edgerestore.errors import InputError, ModelFileError
 from edgerestore.models import train_blindspot
+from edgerestore.models.state_match import LayerMismatch, load_matching
 from edgerestore.models.train_blindspot import BlindSpotTraining, train
 from edgerestore.models.weights_io import load_card, load_weights, save_weights
 from edgerestore.runtime.image_io import write_image
@@ -197,3 +200,41 @@ def test_apbsn_starts_from_a_gaussian_head_model(tmp_path, data_dir):
                      init_from=source_cfg.out)
     with pytest.raises(InputError, match="init-from"):
         train(wider)
+
+
+def two_part_net(outs: tuple[int, ...], extra: str) -> nn.Module:
+    """A backbone of 1x1 convs (3 -> outs...) beside one non-backbone tensor ``extra``."""
+    net = nn.Module()
+    widths = (3, *outs)
+    net.backbone = nn.Sequential(*(nn.Conv2d(a, b, 1) for a, b in itertools.pairwise(widths)))
+    net.register_parameter(extra, nn.Parameter(torch.randn(2)))
+    return net
+
+
+def test_load_matching_requires_the_backbone_and_reports_what_starts_fresh():
+    """The one partial loader behind both --init-from paths (start_from and AP-BSN's)."""
+    torch.manual_seed(0)
+    source = two_part_net((4, 6), extra="estimator")
+    model = two_part_net((4, 6), extra="log_level")
+    matched = load_matching(model, source.state_dict())
+    assert matched.fresh == ["log_level"]
+    assert matched.taken == sorted(k for k in model.state_dict() if k.startswith("backbone."))
+    for name, tensor in model.backbone.state_dict().items():
+        assert torch.equal(tensor, source.backbone.state_dict()[name])
+
+    narrow = two_part_net((4, 3), extra="log_level")
+    before = {k: v.clone() for k, v in narrow.state_dict().items()}
+    with pytest.raises(LayerMismatch) as err:
+        load_matching(narrow, source.state_dict())
+    assert (err.value.name, err.value.have, err.value.need) == (
+        "backbone.1.weight", [6, 4, 1, 1], [3, 4, 1, 1])
+    assert all(torch.equal(v, before[k]) for k, v in narrow.state_dict().items())
+    assert load_matching(narrow, source.state_dict(), first_rows=True).fresh == ["log_level"]
+    assert torch.equal(narrow.backbone[1].weight, source.backbone[1].weight[:3])
+    assert torch.equal(narrow.backbone[1].bias, source.backbone[1].bias[:3])
+
+    deeper = two_part_net((4, 6, 6), extra="log_level")
+    for into, take, one_sided in ((deeper, source, ([6], None)), (source, deeper, (None, [6]))):
+        with pytest.raises(LayerMismatch, match=r"backbone\.2\.bias") as err:
+            load_matching(into, take.state_dict(), first_rows=True)
+        assert (err.value.need, err.value.have) == one_sided
