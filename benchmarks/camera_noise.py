@@ -1,4 +1,4 @@
-"""Camera noise (issue 19): CBSD68 photos through the simulated camera, five denoisers.
+"""Camera noise (issue 19): CBSD68 photos through the simulated camera, seven denoisers.
 
 Conditions: ISO 800, 1600 and 3200, each without and with JPEG at quality 90
 (``camera:iso=ISO[,jpeg=90]``, :mod:`edgerestore.runtime.camera_noise`). The noisy
@@ -12,12 +12,25 @@ Methods, side by side:
 
 * ``default``: what ``edgerestore denoise`` does with no ``--model`` (``edgerestore.denoise``:
   the packaged model chosen for the MAD-estimated sigma, run at that sigma);
+* ``sigma25_measured``: the shipped sigma-25 model (``blindspot_gauss25_rgb``, on the
+  torch-free runtime) told the sub-image noise level
+  ``estimate_sigma(noisy, CORRELATED_NOISE_STRIDE) * 255``, where camera noise is nearly
+  white: what that estimator alone buys, with no training on camera noise;
 * ``plain``: a blind-spot net trained on camera-noise images with no pixel-shuffle
   (``--plain-model``; expected to fail: it learns to copy the correlated noise);
-* ``apbsn``: the AP-BSN model (``--camera-model``, packaged name or file);
+* ``apbsn``: the AP-BSN model (``--apbsn-model``, packaged name or file);
+* ``camera``: the camera-noise model with a *measured* noise level (``--camera-model``:
+  ``train blindspot --already-noisy --noise camera:iso=400-6400 --sigma-mode measured
+  --hole 1``), which measures the same sub-image level itself, in PyTorch and in the
+  runtime;
 * ``cbm3d_mad``: CBM3D at the MAD sigma estimate (what a user can run);
 * ``cbm3d_oracle``: CBM3D at the sigma that maximises PSNR against the *clean* image,
   per image: an upper bound no user can reach.
+
+The summary gives, per condition, ``camera``'s PSNR margin over every other method and
+the issue's done-when (``done_when``, :data:`DONE_WHEN`): ``camera`` beats ``plain`` by
+at least 2 dB, the shipped default (``default``) by at least 1.5 dB, and CBM3D at the
+oracle sigma.
 
 The oracle's search. Candidate sigmas (0-255) lie on the quarter-octave grid
 ``2^(k/4)`` between 1 and 128. Starting at the half-octave point nearest the MAD
@@ -49,8 +62,13 @@ keep the partial reports out of ``benchmarks/``)::
         --methods cbm3d_mad cbm3d_oracle --threads 1 \\
         --out runs/camera_noise_cache/cbm3d_$j.json \\
         --figure runs/camera_noise_cache/cbm3d_$j.png & done; wait
-    python benchmarks/camera_noise.py --camera-model blindspot_camera_rgb --threads 2 \\
+    python benchmarks/camera_noise.py --threads 2 \\
+        --camera-model runs/cam/blindspot_measured_camera_rgb.safetensors \\
+        --apbsn-model runs/cam/blindspot_camera_rgb.safetensors \\
         --plain-model runs/cam/blindspot_plain_camera_rgb.safetensors
+
+The learned models need no CBM3D; ``--methods default sigma25_measured camera`` (with
+``--camera-model``) compares the new model with the shipped one in a few minutes.
 
 The noisy photos are cached too (``noisy/``, named by image, crop, seed and condition;
 delete the cache after changing the camera simulator).
@@ -84,11 +102,20 @@ from edgerestore.runtime.image_files import list_images
 from edgerestore.runtime.image_io import read_image, write_image
 from edgerestore.runtime.metrics import psnr, quantize8, ssim
 from edgerestore.runtime.noise import NoiseSpec
-from edgerestore.runtime.sigma_estimate import estimate_sigma
+from edgerestore.runtime.sigma_estimate import CORRELATED_NOISE_STRIDE, estimate_sigma
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-METHODS = ("default", "plain", "apbsn", "cbm3d_mad", "cbm3d_oracle")
+METHODS = ("default", "sigma25_measured", "plain", "apbsn", "camera", "cbm3d_mad",
+           "cbm3d_oracle")
+#: Learned methods given as a model (packaged name or file) on the command line: flag.
+MODEL_FLAGS = {"plain": "--plain-model", "apbsn": "--apbsn-model", "camera": "--camera-model"}
+#: The packaged model ``sigma25_measured`` runs.
+SIGMA25_MODEL = "blindspot_gauss25_rgb"
+#: Issue 19's done-when: key -> (method, PSNR margin in dB ``camera`` must reach over it,
+#: and exceed 0 in any case), checked per condition.
+DONE_WHEN = {"plain_2db": ("plain", 2.0), "sigma25_1p5db": ("default", 1.5),
+             "cbm3d_oracle": ("cbm3d_oracle", 0.0)}
 ISOS = (800, 1600, 3200)
 JPEGS = ("none", "90")
 #: CPU seconds of one CBM3D call on a 256x256 colour crop (1 thread; see the docstring),
@@ -118,7 +145,8 @@ class Condition:
 
 @dataclass
 class Case:
-    """One (image, condition): the clean crop, its 8-bit noisy photo, the MAD sigma."""
+    """One (image, condition): the clean crop, its 8-bit noisy photo, the plain MAD sigma
+    and the sub-image one (stride :data:`CORRELATED_NOISE_STRIDE`), both 0-255."""
 
     name: str
     index: int
@@ -126,7 +154,8 @@ class Case:
     clean: np.ndarray
     noisy: np.ndarray
     noisy_hash: str
-    mad_sigma: float  # 0-255
+    mad_sigma: float
+    measured_sigma: float
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -165,7 +194,8 @@ def make_cases(folder: Path, count: int, crop: int, conditions: list[Condition],
                 write_image(stored, noisy)
             digest = hashlib.sha256(noisy.tobytes()).hexdigest()
             cases.append(Case(path.name, index, cond, clean, noisy, digest,
-                              estimate_sigma(noisy) * 255.0))
+                              estimate_sigma(noisy) * 255.0,
+                              estimate_sigma(noisy, CORRELATED_NOISE_STRIDE) * 255.0))
     return cases
 
 
@@ -238,6 +268,17 @@ def learned_runner(model: str, threads: int) -> tuple[Callable[[np.ndarray], np.
     return (lambda noisy: edgerestore.denoise(noisy, None, opened)), file_digest(path)
 
 
+def sigma25_runner(threads: int) -> tuple[Callable[[np.ndarray, float], np.ndarray], Path]:
+    """The shipped sigma-25 model on the runtime as ``(noisy, sigma 0-255) -> output``, and
+    its packaged file."""
+    import edgerestore
+    from edgerestore.runtime.packaged import resolve
+
+    path = resolve(SIGMA25_MODEL, task="denoise")
+    opened = edgerestore.load_model(path, threads=threads)
+    return (lambda noisy, sigma: edgerestore.denoise(noisy, sigma, opened)), path
+
+
 def default_model_name(case: Case) -> Path:
     """The packaged file ``edgerestore.denoise`` picks for this image (no model given)."""
     from edgerestore.runtime.packaged import resolve
@@ -285,7 +326,8 @@ def evaluate(cases: list[Case], methods: list[str], models: dict[str, str], thre
     from edgerestore import __version__
 
     cbm3d_run = cbm3d_runner(threads) if {"cbm3d_mad", "cbm3d_oracle"} & set(methods) else None
-    learned = {m: learned_runner(models[m], threads) for m in ("plain", "apbsn") if m in methods}
+    learned = {m: learned_runner(models[m], threads) for m in MODEL_FLAGS if m in methods}
+    sigma25 = sigma25_runner(threads) if "sigma25_measured" in methods else None
     records = []
     for n, case in enumerate(cases, 1):
         def cbm3d(tag: str, sigma: float, case: Case = case) -> tuple[np.ndarray, dict]:
@@ -296,6 +338,7 @@ def evaluate(cases: list[Case], methods: list[str], models: dict[str, str], thre
         record: dict[str, Any] = {
             "image": case.name, "iso": case.condition.iso, "jpeg": case.condition.jpeg,
             "mad_sigma": round(case.mad_sigma, 3),
+            "measured_sigma": round(case.measured_sigma, 3),
             "noisy": {"psnr": psnr(case.clean, case.noisy), "ssim": ssim(case.clean, case.noisy)},
             "methods": {}}
         for method in methods:
@@ -314,6 +357,14 @@ def evaluate(cases: list[Case], methods: list[str], models: dict[str, str], thre
                 out, meta = cache.get(key, lambda case=case: edgerestore.denoise(
                     case.noisy, threads=threads))
                 meta = {**meta, "model": chosen.name}
+            elif method == "sigma25_measured":
+                run25, path25 = sigma25
+                sigma = round(case.measured_sigma, 4)
+                key = {"image": case.noisy_hash, "method": method, "sigma": sigma,
+                       "model": file_digest(path25)}
+                out, meta = cache.get(key, lambda run25=run25, case=case, sigma=sigma:
+                                      run25(case.noisy, sigma))
+                meta = {**meta, "model": path25.name}
             else:
                 run, digest = learned[method]
                 key = {"image": case.noisy_hash, "method": method, "model": digest}
@@ -333,7 +384,8 @@ def evaluate(cases: list[Case], methods: list[str], models: dict[str, str], thre
 
 def summarise(records: list[dict[str, Any]], conditions: list[Condition], methods: list[str]
               ) -> list[dict[str, Any]]:
-    """Mean PSNR / SSIM / seconds per condition and method, and AP-BSN's margins."""
+    """Mean PSNR / SSIM / seconds per condition and method, ``camera``'s margins and the
+    done-when (:data:`DONE_WHEN`, for the methods that ran)."""
     rows = []
     for cond in conditions:
         mine = [r for r in records if (r["iso"], r["jpeg"]) == (cond.iso, cond.jpeg)]
@@ -341,6 +393,8 @@ def summarise(records: list[dict[str, Any]], conditions: list[Condition], method
                                "images": len(mine),
                                "noisy_psnr": float(np.mean([r["noisy"]["psnr"] for r in mine])),
                                "mad_sigma": float(np.mean([r["mad_sigma"] for r in mine])),
+                               "measured_sigma": float(np.mean([r["measured_sigma"]
+                                                                for r in mine])),
                                "methods": {}}
         for m in methods:
             vals = [r["methods"][m] for r in mine]
@@ -351,11 +405,19 @@ def summarise(records: list[dict[str, Any]], conditions: list[Condition], method
         if "default" in methods:
             chosen = [v["model"] for v in (r["methods"]["default"] for r in mine)]
             row["default_models"] = {name: chosen.count(name) for name in sorted(set(chosen))}
-        if "apbsn" in methods:
-            row["apbsn_margin"] = {m: row["methods"]["apbsn"]["psnr"] - row["methods"][m]["psnr"]
-                                   for m in methods if m != "apbsn"}
+        if "camera" in methods:
+            row["camera_margin"] = {m: row["methods"]["camera"]["psnr"]
+                                    - row["methods"][m]["psnr"] for m in methods if m != "camera"}
+            row["done_when"] = done_when(row["camera_margin"])
         rows.append(row)
     return rows
+
+
+def done_when(margins: dict[str, float]) -> dict[str, bool]:
+    """Issue 19's done-when (:data:`DONE_WHEN`) from ``camera``'s margins (dB) over the
+    other methods; a test is left out when its method did not run."""
+    return {key: bool(margins[m] >= need and margins[m] > 0)
+            for key, (m, need) in DONE_WHEN.items() if m in margins}
 
 
 def plot(case: Case, methods: list[str], records: list[dict[str, Any]], path: Path) -> None:
@@ -399,16 +461,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     ap.add_argument("--plain-model", help="plain blind-spot net trained on camera noise")
-    ap.add_argument("--camera-model", help="AP-BSN: packaged name or file")
+    ap.add_argument("--apbsn-model", help="AP-BSN: packaged name or file")
+    ap.add_argument("--camera-model", help="the measured-level camera-noise model: packaged "
+                                           "name, exported file or .safetensors")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "camera_noise_cache")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "camera_noise.json")
     ap.add_argument("--figure", type=Path, default=HERE / "camera_noise.png")
     args = ap.parse_args(argv)
-    for method, flag in (("plain", "plain_model"), ("apbsn", "camera_model")):
-        if method in args.methods and not getattr(args, flag):
-            ap.error(f"method {method} needs --{flag.replace('_', '-')} (or leave it out of "
-                     "--methods)")
+    for method, flag in MODEL_FLAGS.items():
+        if method in args.methods and not getattr(args, flag[2:].replace("-", "_")):
+            ap.error(f"method {method} needs {flag} (or leave it out of --methods)")
     if any(j != "none" and not j.isdigit() for j in args.jpeg):
         ap.error("--jpeg takes 'none' or a quality 1-100")
     return args
@@ -431,15 +494,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"{CBM3D_CALLS * CBM3D_CPU_S_256 * pixels / 256**2 / 60:.0f} CPU minutes with "
               "nothing cached", flush=True)
     cache = ResultCache(args.cache)
-    records = evaluate(cases, methods, {"plain": args.plain_model, "apbsn": args.camera_model},
-                       args.threads, cache, figure_case)
+    models = {"plain": args.plain_model, "apbsn": args.apbsn_model, "camera": args.camera_model}
+    records = evaluate(cases, methods, models, args.threads, cache, figure_case)
     result = {
         "command": "python benchmarks/camera_noise.py " + " ".join(sys.argv[1:] if argv is None
                                                                  else argv),
         "settings": {"images": f"{args.images} (first {args.count}, sorted)",
                      "count": args.count, "crop": args.crop, "seed": args.seed,
                      "conditions": [c.spec for c in conditions], "methods": methods,
-                     "models": {"plain": args.plain_model, "apbsn": args.camera_model},
+                     "models": {**models, "sigma25_measured": SIGMA25_MODEL},
+                     "measured_sigma": "estimate_sigma(noisy, stride="
+                     f"{CORRELATED_NOISE_STRIDE}) * 255 (sub-image MAD)",
                      "threads": args.threads, "noisy": "8-bit clipped photo; noise rng "
                      "default_rng([seed, image index, iso, jpeg or 0])",
                      "oracle_grid": f"sigma = 2^(k/4), k = {ORACLE_K_MIN}..{ORACLE_K_MAX} "
