@@ -10,38 +10,46 @@ generator samples, and every ``gen_every`` batches one generator step on
 flows through the samples into ``g``. ``s_q`` tracks ``q`` as the generator moves,
 so the difference of the two scores pushes samples from where the generator puts
 too much mass to where the data are. ``sigma_end`` optionally anneals sigma
-linearly (coarse to fine).
+linearly over ``steps`` (coarse to fine).
+
+The run itself (precision, channels_last for the conv DDE, torchrun data
+parallelism, budgets and learning-rate ramps, signals, resume, ``--init-from`` and
+the card's lineage) is the shared engine's (:class:`TrainingRun`). The generator's
+learning rate follows the same ramps, scaled by ``gen_lr / lr``. Each step's
+randomness (data indices, DDE noises, latents) is drawn for the whole global batch
+from the seed and the step alone and each rank takes its slice, so resumed and
+data-parallel runs train on exactly the batches of one uninterrupted process.
+
+Under torchrun the gradients are averaged over the ranks by hand (:func:`_optimise`)
+rather than by DDP: the DDE loss sees ``s`` only through its input gradient, so the
+output bias never gets a gradient and DDP's reducer would wait for it forever, and DDP
+does not support the double backward the loss needs.
 """
 
 from __future__ import annotations
 
-import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
 
 from edgerestore.console import log, progress
 from edgerestore.errors import InputError
 from edgerestore.models.dde import GeneratorMLP, build_density, dde_loss
 from edgerestore.models.dde_data import TOY_DENSITIES, digits, image_crops, toy_samples
-from edgerestore.models.run_state import (
-    RunSettings,
-    hardware,
-    load_checkpoint,
-    resolve_device,
-    save_checkpoint,
-)
+from edgerestore.models.run_state import RunSettings
 from edgerestore.models.sample_quality import energy_distance
-from edgerestore.models.weights_io import save_weights
+from edgerestore.models.train_engine import Distributed, LoopState, Outputs, to_memory_format
+from edgerestore.models.training_run import TrainingRun
+from edgerestore.models.weights_io import load_weights
 
 #: Training set size of a toy density (the held-out set has the same size, another seed).
 TOY_TRAIN = 5000
-#: Most held-out samples the final energy distance uses (it is quadratic in the count).
+#: Most held-out samples the energy distance uses (it is quadratic in the count).
 QUALITY_SAMPLES = 1000
 
 
@@ -58,14 +66,14 @@ class DdeTraining(RunSettings):
     sigma: float = 0.3
     sigma_end: float | None = None
     gen_every: int = 2
-    steps: int = 3000
+    steps: int | None = 3000
     batch: int = 128
     lr: float = 1e-3
     gen_lr: float = 3e-4
     crop: int = 32
 
     def sigma_at(self, step: int) -> float:
-        if self.sigma_end is None:
+        if self.sigma_end is None or self.steps is None:
             return self.sigma
         return self.sigma + (self.sigma_end - self.sigma) * step / max(self.steps - 1, 1)
 
@@ -83,14 +91,18 @@ def load_dataset(name: str, seed: int, crop: int = 32) -> tuple[np.ndarray, np.n
 
 
 def check_settings(cfg: DdeTraining) -> None:
-    if cfg.steps < 1 or cfg.batch < 2:
+    if (cfg.steps is not None and cfg.steps < 1) or cfg.batch < 2:
         raise InputError("--steps must be >= 1 and --batch >= 2")
     if cfg.sigma <= 0 or (cfg.sigma_end is not None and cfg.sigma_end <= 0):
         raise InputError("sigma must be positive")
+    if cfg.sigma_end is not None and cfg.steps is None:
+        raise InputError("--sigma-end anneals over --steps/--images: give one of them")
     if cfg.gen_every < 1:
         raise InputError("--gen-every must be at least 1")
     if cfg.latent_dim < 1:
         raise InputError("--latent-dim must be at least 1")
+    if cfg.gen_lr <= 0:
+        raise InputError("--gen-lr must be positive")
 
 
 def _step(opt: torch.optim.Optimizer, loss: Tensor) -> None:
@@ -106,108 +118,140 @@ def sample(gen: GeneratorMLP, n: int, seed: int, device: str) -> np.ndarray:
     return gen(z.to(device)).float().cpu().numpy()
 
 
+def dde_batch(data: np.ndarray, cfg: DdeTraining, step: int, items: range) -> dict[str, Any]:
+    """This rank's ``items`` of step ``step``'s global batch: data, noises, latents, sigma.
+
+    Everything is drawn for the whole global batch from ``(seed, step)`` (cheaper than a
+    generator per item, and the same on every rank), then sliced.
+    """
+    rng = np.random.default_rng([cfg.seed, step])
+    n, shape, share = cfg.batch, data.shape[1:], slice(items.start, items.stop)
+
+    def normal(*dims: int) -> Tensor:
+        return torch.from_numpy(rng.standard_normal((n, *dims), dtype=np.float32)[share])
+
+    batch: dict[str, Any] = {"x": torch.from_numpy(data[rng.integers(len(data), size=n)[share]]),
+                             "noise_p": normal(*shape), "z_q": normal(cfg.latent_dim),
+                             "noise_q": normal(*shape), "sigma": cfg.sigma_at(step)}
+    if step % cfg.gen_every == 0:
+        batch.update(z_g=normal(cfg.latent_dim), eta_g=normal(*shape))
+    return batch
+
+
+def _init_generator(gen: GeneratorMLP, path: str) -> None:
+    """Start the generator from a generator file of the same shape (the DDEs start anew)."""
+    source, _ = load_weights(path)
+    try:
+        gen.load_state_dict(source.state_dict())
+    except RuntimeError as exc:
+        raise InputError(f"{path}: cannot initialise the generator from it ({exc})") from exc
+    log.info("generator initialised from %s", path)
+
+
 def train_generator(cfg: DdeTraining, resume: bool = False) -> dict[str, Any]:
     """Train (or resume) the generator and its two DDEs; writes checkpoints, weights and card."""
     check_settings(cfg)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)
     train_np, held_np = load_dataset(cfg.data, cfg.seed, cfg.crop)
     if cfg.limit_images:
         train_np = train_np[:cfg.limit_images]
+    held_np = held_np[:QUALITY_SAMPLES]
     shape = list(train_np.shape[1:])
     image = len(shape) == 3
     if cfg.dde_kind == "conv" and not image:
         raise InputError("--dde-kind conv needs image data; use mlp for toy densities")
-    gen = GeneratorMLP(cfg.latent_dim, shape, cfg.gen_width, cfg.gen_depth,
-                       squash=image).to(device)
-    s_p = build_density(shape, cfg.dde_kind, cfg.dde_width).to(device)
-    s_q = build_density(shape, cfg.dde_kind, cfg.dde_width).to(device)
-    opt_p = torch.optim.Adam(s_p.parameters(), lr=cfg.lr)
-    opt_q = torch.optim.Adam(s_q.parameters(), lr=cfg.lr)
-    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.gen_lr)
-    run_dir = Path(cfg.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = run_dir / "checkpoint.pt"
-    start, elapsed, history = 0, 0.0, []
-    if resume:
-        state = load_checkpoint(ckpt_path, asdict(cfg), device)
-        for module, key in ((gen, "gen"), (s_p, "s_p"), (s_q, "s_q"), (opt_p, "opt_p"),
-                            (opt_q, "opt_q"), (opt_g, "opt_g")):
-            module.load_state_dict(state[key])
-        start, elapsed, history = state["step"], state["elapsed"], state["history"]
-        log.info("resumed %s at step %d", ckpt_path, start)
-    data = torch.from_numpy(train_np).to(device)
-    base_elapsed, t_start = elapsed, time.perf_counter()
-    running: dict[str, float] = {}
-    for step in progress(range(start, cfg.steps), desc="train dde", unit="step",
-                         total=cfg.steps - start):
-        # Per-step generator: a resumed run draws exactly the batches of an uninterrupted one.
-        rng = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-        sigma = cfg.sigma_at(step)
-        x = data[torch.randint(len(data), (cfg.batch,), generator=rng).to(device)]
-        losses = {"dde_data": _dde_step(s_p, opt_p, x, sigma, rng)}
-        z = torch.randn((cfg.batch, cfg.latent_dim), generator=rng).to(device)
-        with torch.no_grad():
-            fake = gen(z)
-        losses["dde_gen"] = _dde_step(s_q, opt_q, fake, sigma, rng)
-        if step % cfg.gen_every == 0:
-            losses["kl"] = _generator_step(gen, s_p, s_q, opt_g, cfg, sigma, rng, device)
-        for key, value in losses.items():
-            running[key] = value if key not in running else 0.98 * running[key] + 0.02 * value
-        done = step + 1
-        if done % cfg.checkpoint_every == 0 or done == cfg.steps:
-            elapsed = base_elapsed + time.perf_counter() - t_start
-            entry = {"step": done, "sigma": sigma, **running}
-            history.append(entry)
-            log.info("step %d %s", done, " ".join(f"{k} {v:.4g}" for k, v in running.items()))
-            save_checkpoint(ckpt_path, {
-                "gen": gen.state_dict(), "s_p": s_p.state_dict(), "s_q": s_q.state_dict(),
-                "opt_p": opt_p.state_dict(), "opt_q": opt_q.state_dict(),
-                "opt_g": opt_g.state_dict(), "step": done, "elapsed": elapsed,
-                "settings": asdict(cfg), "history": history})
-    gen.eval()
-    held_np = held_np[:QUALITY_SAMPLES]
-    quality = {"energy_distance_to_held_out": energy_distance(
-                   sample(gen, len(held_np), cfg.seed + 7, device), held_np),
-               "energy_distance_train_vs_held_out": energy_distance(
-                   train_np[:len(held_np)], held_np),
-               "held_out_samples": len(held_np)}
-    card = {"name": Path(cfg.out).stem, "task": "generate",
-            "method": "generator trained by KL minimisation with two denoising density "
-                      "estimators (Bigdeli et al., arXiv 2001.02728)",
-            "command": " ".join(["edgerestore", *sys.argv[1:]]) if sys.argv else "",
-            "training": {**asdict(cfg), "training_samples": len(train_np),
-                         "samples_seen": cfg.steps * cfg.batch},
-            "quality": quality, "hardware": hardware(device),
-            "wall_time_s": round(elapsed, 1), "history": history}
-    save_weights(gen, gen.config(), cfg.out, card)
-    log.info("wrote %s (energy distance %.4g to held-out, %.0f s of training)", cfg.out,
-             quality["energy_distance_to_held_out"], elapsed)
+    with TrainingRun(cfg, "train dde") as run:
+        gen = GeneratorMLP(cfg.latent_dim, shape, cfg.gen_width, cfg.gen_depth, squash=image)
+        s_p = build_density(shape, cfg.dde_kind, cfg.dde_width)
+        s_q = build_density(shape, cfg.dde_kind, cfg.dde_width)
+        if cfg.init_from and not resume:
+            _init_generator(gen, cfg.init_from)
+        gen, s_p, s_q = run.place(gen), run.place(s_p), run.place(s_q)
+        opt_p = run.adam(s_p.parameters(), lr=cfg.lr)
+        opt_q = run.adam(s_q.parameters(), lr=cfg.lr)
+        opt_g = run.adam(gen.parameters(), lr=cfg.gen_lr)
+        share = run.ctx.share(cfg.batch)
+
+        def train_step(batch: dict[str, Any], lr: float) -> dict[str, float]:
+            b = {k: run.to_device(v) if isinstance(v, Tensor) else v for k, v in batch.items()}
+            with run.autocast():
+                loss_p = dde_loss(s_p, b["x"], b["sigma"], b["noise_p"])
+            _optimise(run.ctx, opt_p, loss_p, lr)
+            with torch.no_grad(), run.autocast():
+                fake = to_memory_format(gen(b["z_q"]).float(), cfg.channels_last)
+            with run.autocast():
+                loss_q = dde_loss(s_q, fake, b["sigma"], b["noise_q"])
+            _optimise(run.ctx, opt_q, loss_q, lr)
+            losses = {"dde_data": loss_p.item(), "dde_gen": loss_q.item()}
+            if "z_g" in b:
+                losses["kl"] = _generator_step(run, gen, s_p, s_q, opt_g, b,
+                                               lr * cfg.gen_lr / cfg.lr)
+            return losses
+
+        def evaluate() -> dict[str, float]:
+            fakes = sample(gen, len(held_np), cfg.seed + 7, run.device)
+            return {"energy_distance_to_held_out": energy_distance(fakes, held_np)}
+
+        # What a perfect generator would score: training data against the held-out set.
+        reference = energy_distance(train_np[:len(held_np)], held_np) if run.ctx.is_main else None
+
+        def outputs(state: LoopState) -> Outputs:
+            latest = state.history[-1] if state.history else {}
+            quality = {"energy_distance_to_held_out": latest.get("energy_distance_to_held_out"),
+                       "energy_distance_train_vs_held_out": reference,
+                       "held_out_samples": len(held_np)}
+            return {cfg.out: (gen, {
+                "name": Path(cfg.out).stem, "task": "generate",
+                "method": "generator trained by KL minimisation with two denoising density "
+                          "estimators (Bigdeli et al., arXiv 2001.02728)",
+                "training": {**asdict(cfg), "training_samples": len(train_np),
+                             "samples_seen": state.step * cfg.batch},
+                "quality": quality})}
+
+        card = run.loop(resume, {"gen": gen, "s_p": s_p, "s_q": s_q, "opt_p": opt_p,
+                                 "opt_q": opt_q, "opt_g": opt_g},
+                        lambda step: dde_batch(train_np, cfg, step, share), train_step,
+                        evaluate, outputs)
+    if card.get("quality", {}).get("energy_distance_to_held_out") is not None:
+        log.info("energy distance %.4g to held-out (training data: %.4g)",
+                 card["quality"]["energy_distance_to_held_out"],
+                 card["quality"]["energy_distance_train_vs_held_out"])
     return card
 
 
-def _dde_step(s: nn.Module, opt: torch.optim.Optimizer, x: Tensor, sigma: float,
-              rng: torch.Generator) -> float:
-    loss = dde_loss(s, x, sigma, torch.randn(x.shape, generator=rng).to(x.device))
-    _step(opt, loss)
-    return loss.item()
+def _optimise(ctx: Distributed, opt: torch.optim.Optimizer, loss: Tensor, lr: float) -> None:
+    """One step of ``opt`` on ``loss`` at ``lr``, its gradients averaged over the ranks.
+
+    Only parameters that got a gradient take part (the same ones on every rank), so a
+    parameter the loss does not reach is left alone exactly as in a single process.
+    """
+    for group in opt.param_groups:
+        group["lr"] = lr
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if ctx.world_size > 1:
+        grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        flat = torch.cat([g.flatten() for g in grads])
+        dist.all_reduce(flat)
+        flat /= ctx.world_size
+        for grad, part in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
+            grad.copy_(part.view_as(grad))
+    opt.step()
 
 
-def _generator_step(gen: GeneratorMLP, s_p: nn.Module, s_q: nn.Module,
-                    opt: torch.optim.Optimizer, cfg: DdeTraining, sigma: float,
-                    rng: torch.Generator, device: str) -> float:
+def _generator_step(run: TrainingRun, gen: nn.Module, s_p: nn.Module, s_q: nn.Module,
+                    opt: torch.optim.Optimizer, b: dict[str, Any], lr: float) -> float:
     """One step on ``mean s_q(g(z) + eta) - s_p(g(z) + eta)``; the DDEs stay fixed."""
     s_p.requires_grad_(False)
     s_q.requires_grad_(False)
-    z = torch.randn((cfg.batch, cfg.latent_dim), generator=rng).to(device)
-    fake = gen(z)
-    noisy = fake + sigma * torch.randn(fake.shape, generator=rng).to(device)
-    loss = (s_q(noisy) - s_p(noisy)).mean()
-    _step(opt, loss)
-    s_p.requires_grad_(True)
-    s_q.requires_grad_(True)
+    try:
+        with run.autocast():
+            fake = to_memory_format(gen(b["z_g"]).float(), run.cfg.channels_last)
+            noisy = fake + b["sigma"] * b["eta_g"]
+            loss = (s_q(noisy).float() - s_p(noisy).float()).mean()
+        _optimise(run.ctx, opt, loss, lr)
+    finally:
+        s_p.requires_grad_(True)
+        s_q.requires_grad_(True)
     return loss.item()
 
 

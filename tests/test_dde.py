@@ -127,7 +127,7 @@ def test_generator_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     full = tiny(tmp_path / "a")
     card = train_generator(full)
     assert card["task"] == "generate" and [h["step"] for h in card["history"]] == [4, 8]
-    assert {"dde_data", "dde_gen", "kl"} <= set(card["history"][-1])
+    assert {"loss_dde_data", "loss_dde_gen", "loss_kl"} <= set(card["history"][-1])
     crashed = tiny(tmp_path / "b")
     real = module._generator_step
     calls = {"n": 0}
