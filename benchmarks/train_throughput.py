@@ -40,6 +40,9 @@ TRAINERS = {
     "laine_unet": ("blindspot", ["--arch", "laine_unet", "--base-width", "48"], 4, 64),
     "map_dncnn_17x64": ("map", ["--depth", "17", "--width", "64", "--dae-depth", "17",
                                 "--dae-width", "64"], 16, 40),
+    # The CBSD400-crops generator of RESULTS.md (patch = crop size).
+    "dde_crops": ("dde", ["--latent-dim", "64", "--gen-width", "512", "--dde-width", "32"],
+                  64, 32),
 }
 #: Precision mode -> CLI flags.
 MODES = {"fp32_nchw": ["--precision", "fp32", "--no-channels-last"],
@@ -56,6 +59,8 @@ def forward_macs_per_pixel(trainer: str) -> float:
     from edgerestore.models.train_blindspot import BlindSpotTraining, build
 
     kind, extra, _, patch = TRAINERS[trainer]
+    if kind == "dde":
+        return dde_macs_per_pixel(extra, patch)
     if kind == "map":
         net = DnCNN(3, 17, 64, role="map")
         # R forward+backward, D forward+backward, R forward again inside D's loss.
@@ -70,6 +75,30 @@ def forward_macs_per_pixel(trainer: str) -> float:
             "width": int(args["--width"]), "depth": int(args["--depth"]),
             "branch_width": int(args["--branch-width"]), "mix_widths": [int(m) for m in mix]})
     return count(build(cfg).backbone, 3, patch, patch).macs_per_pixel
+
+
+def dde_macs_per_pixel(extra: list[str], patch: int) -> float:
+    """Forward-MAC equivalents per pixel of one DDE step, divided by 3 (see main's x 3).
+
+    Each DDE step (s_p on data, s_q on samples) is charged 6 forwards of ``s``: the
+    forward, the input gradient, and the backward through both (double backward); the
+    s_q step adds a generator forward; every second step (the default --gen-every)
+    the generator step adds a generator forward + backward (3) and a forward and an
+    input gradient of both DDEs (4 of ``s``).
+    """
+    from torch import nn
+
+    from edgerestore.models.dde import DensityConv, GeneratorMLP
+    from edgerestore.models.macs import count
+
+    args = dict(zip(extra[::2], extra[1::2], strict=True))
+    shape = [3, patch, patch]
+    s_macs = count(DensityConv(shape, int(args["--dde-width"])), 3, patch, patch).macs
+    gen = GeneratorMLP(int(args["--latent-dim"]), shape, int(args["--gen-width"]))
+    gen_macs = sum(m.in_features * m.out_features for m in gen.modules()
+                   if isinstance(m, nn.Linear))
+    per_step = 2 * 6 * s_macs + gen_macs + (3 * gen_macs + 4 * s_macs) / 2
+    return per_step / 3 / patch**2
 
 
 def run_trainer(trainer: str, mode: str, threads: int, data: Path, chunks: int,
