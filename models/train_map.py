@@ -136,6 +136,8 @@ def train_map(cfg: MapTraining, resume: bool = False) -> dict[str, Any]:
         dae = DnCNN(cfg.channels, cfg.dae_depth, cfg.dae_width, role="dae")
         den = DnCNN(cfg.channels, cfg.depth, cfg.width, role="map")
         if not resume:
+            dae.init_for_training()
+            den.init_for_training()
             _warm_start(dae, init_dae, "DAE prior R")
             _warm_start(den, init_map, "MAP denoiser D")
         dae, den = run.place(dae), run.place(den)

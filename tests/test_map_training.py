@@ -147,3 +147,31 @@ def test_init_from_a_map_file_continues_both_networks(tmp_path, data_dir):
     (tmp_path / "a" / "map.json").write_text("{}")
     with pytest.raises(Exception, match="names no DAE"):
         train_map(tiny(tmp_path / "c", data_dir, steps=2, init_from=first.out))
+
+
+def _denoising_loss_after(net: DnCNN, steps: int) -> float:
+    torch.manual_seed(0)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    x = torch.nn.functional.avg_pool2d(torch.rand(8, 3, 96, 96), 4)  # smooth patches
+    for _ in range(steps):
+        n = 0.1 * torch.randn_like(x)
+        loss = torch.nn.functional.mse_loss(net(x + n), x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return loss.item()
+
+
+def test_a_deep_dncnn_trains_from_scratch_only_with_its_training_init():
+    """17 plain conv layers: at PyTorch's default init the body's signal vanishes and the
+    net stays the identity (loss = noise variance 0.01); ``init_for_training`` starts at
+    the identity too, but learns."""
+    torch.manual_seed(1)
+    fresh = DnCNN(3, 17, 16)
+    fresh.init_for_training()
+    x = torch.rand(1, 3, 8, 8)
+    assert torch.equal(fresh(x), x)
+    torch.manual_seed(1)
+    default = DnCNN(3, 17, 16)
+    assert _denoising_loss_after(default, 150) > 0.0095
+    assert _denoising_loss_after(fresh, 150) < 0.0085
