@@ -403,6 +403,19 @@ def training_section(results: Path) -> list[str]:
         lines += _table(["trainer", "precision / layout", "threads", "patches/s",
                          "x vs fp32 NCHW", "training GMAC/s", "share of conv probe"], rows, 2)
         lines.append("")
+    pq = _load(results, "precision_quality.json")
+    if pq:
+        runs = pq["runs"]
+        lines += ["## Does bf16 cost quality?", "",
+                  f"`{pq['command']}`: the same {pq['steps']}-step run ({pq['batch']} patches of "
+                  f"{pq['patch']}x{pq['patch']}, lr {pq['lr']:g}, from `{pq['init_from']}`) in "
+                  f"fp32 and in bf16; dev set {pq['dev_set']}.", ""]
+        lines += _table(["precision", "dev PSNR (dB)", "training s"],
+                        [[p, _f(runs[p]["dev_psnr"], ".3f"), _f(runs[p]["training_s"], ".0f")]
+                         for p in ("fp32", "bf16")])
+        verdict = "within" if pq["within_tolerance"] else "OUTSIDE"
+        lines += ["", f"bf16 - fp32 = {pq['bf16_minus_fp32_db']:+.3f} dB, {verdict} the "
+                  f"{pq['tolerance_db']} dB bar.", ""]
     # One pair of files per training stage: ..._retrained_<patches seen>[_clipped].json.
     stages = sorted((int(p.stem.split("_")[-1]), p.name)
                     for p in results.glob("blindspot_gauss25_rgb_CBSD68_retrained_*.json")
