@@ -3,6 +3,7 @@ option checks and torchrun data parallelism (tiny generators, a few steps)."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from dataclasses import replace
@@ -89,6 +90,30 @@ def test_init_from_continues_the_generator_and_keeps_the_lineage(tmp_path):
     assert 0 < moved < 0.05
     with pytest.raises(InputError, match="cannot initialise the generator"):
         train_generator(digits_run(tmp_path / "c", init_from=first.out, gen_width=16))
+
+
+def test_sigterm_stops_with_a_checkpoint_and_resume_finishes_the_same_run(tmp_path,
+                                                                          monkeypatch):
+    from edgerestore.models import train_dde as module
+
+    whole = train_generator(digits_run(tmp_path / "a", steps=6, checkpoint_every=4))
+    real, calls = module._generator_step, {"n": 0}
+
+    def terminate_during_step_2(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the handler is the loop's, not the default (which would kill)
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)
+            signal.raise_signal(signal.SIGTERM)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "_generator_step", terminate_during_step_2)
+    cut = digits_run(tmp_path / "b", steps=6, checkpoint_every=4)
+    card = train_generator(cut)
+    assert card["training"]["stopped_by"] == "SIGTERM" and not card["training"]["finished"]
+    assert card["history"][-1]["step"] == 3  # step 2 completes, then the run stops
+    monkeypatch.setattr(module, "_generator_step", real)
+    assert train_generator(cut, resume=True)["training"]["finished"]
+    assert_same_weights(whole["training"]["out"], cut.out, atol=0)
 
 
 def test_a_budget_ends_the_run_with_the_ramp_down_done(tmp_path):
