@@ -117,10 +117,13 @@ def test_sigterm_stops_with_a_checkpoint_and_resume_finishes_the_same_run(tmp_pa
 
 
 def test_a_budget_ends_the_run_with_the_ramp_down_done(tmp_path):
-    cfg = digits_run(tmp_path, steps=None, budget_minutes=0.02, checkpoint_every=10)
+    cfg = digits_run(tmp_path, steps=None, budget_minutes=0.05, checkpoint_every=10)
     card = train_generator(cfg)
     assert card["training"]["finished"] and card["history"][-1]["step"] > 0
-    assert card["history"][-1]["lr"] < 0.02 * cfg.lr
+    assert card["wall_time_s"] >= 3
+    # The last step started past 85% of the budget unless one step took over 0.45 s
+    # (a few ms here): well into the ramp-down.
+    assert card["history"][-1]["lr"] < 0.5 * cfg.lr
 
 
 @pytest.mark.parametrize("bad", [
