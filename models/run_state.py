@@ -162,11 +162,13 @@ def previous_lineage(init_from: str | None) -> list[dict[str, Any]]:
     if isinstance(card.get("lineage"), list):
         return [dict(stage) for stage in card["lineage"]]
     training = card.get("training", {}) if isinstance(card.get("training"), dict) else {}
-    return [{"command": card.get("command", ""), "images_seen": training.get("images_seen"),
+    # Cards written before the engine: DDE generators said samples_seen / data.
+    return [{"command": card.get("command", ""),
+             "images_seen": training.get("images_seen", training.get("samples_seen")),
              "hardware": card.get("hardware"), "precision": training.get("precision", "fp32"),
              "world_size": 1, "wall_time_s": card.get("wall_time_s"),
-             "data": training.get("data_name"), "init_from": training.get("init_from")}] \
-        if card else []
+             "data": training.get("data_name", training.get("data")),
+             "init_from": training.get("init_from")}] if card else []
 
 
 def lineage_totals(stages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -168,3 +168,20 @@ def test_torchrun_two_processes_match_one_process(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert load_card(multi)["history"][-1]["step"] == 6
     assert_same_weights(single, multi, atol=2e-5)
+
+
+def test_lineage_of_a_card_written_before_the_engine(tmp_path):
+    """The shipped DDE generator's card says samples_seen / data, not images_seen /
+    data_name: continuing it must still count its first stage."""
+    import json
+
+    from edgerestore.models.run_state import lineage_totals, previous_lineage
+
+    weights = tmp_path / "old_generator.safetensors"
+    weights.write_bytes(b"")
+    weights.with_suffix(".json").write_text(json.dumps({
+        "command": "edgerestore train dde --data digits", "wall_time_s": 12.5,
+        "training": {"samples_seen": 384000, "data": "digits"}}))
+    stages = previous_lineage(str(weights))
+    assert stages[0]["images_seen"] == 384000 and stages[0]["data"] == "digits"
+    assert lineage_totals(stages)["images_seen"] == 384000
