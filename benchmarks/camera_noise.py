@@ -260,21 +260,18 @@ def learned_runner(model: str, threads: int) -> tuple[Callable[[np.ndarray], np.
         net, config = load_weights(model)
         denoiser = TorchDenoiser(net, config, "cpu", model)
         return (lambda noisy: denoiser(noisy, None)), file_digest(Path(model))
+    run, path = runtime_runner(model, threads)
+    return (lambda noisy: run(noisy, None)), file_digest(path)
+
+
+def runtime_runner(model: str, threads: int
+                   ) -> tuple[Callable[[np.ndarray, float | None], np.ndarray], Path]:
+    """A packaged name or exported file on the torch-free runtime as
+    ``(noisy, sigma 0-255 or None) -> output``, and the file it opened."""
     import edgerestore
     from edgerestore.runtime.packaged import resolve
 
     path = resolve(model, task="denoise")
-    opened = edgerestore.load_model(path, threads=threads)
-    return (lambda noisy: edgerestore.denoise(noisy, None, opened)), file_digest(path)
-
-
-def sigma25_runner(threads: int) -> tuple[Callable[[np.ndarray, float], np.ndarray], Path]:
-    """The shipped sigma-25 model on the runtime as ``(noisy, sigma 0-255) -> output``, and
-    its packaged file."""
-    import edgerestore
-    from edgerestore.runtime.packaged import resolve
-
-    path = resolve(SIGMA25_MODEL, task="denoise")
     opened = edgerestore.load_model(path, threads=threads)
     return (lambda noisy, sigma: edgerestore.denoise(noisy, sigma, opened)), path
 
@@ -327,7 +324,9 @@ def evaluate(cases: list[Case], methods: list[str], models: dict[str, str], thre
 
     cbm3d_run = cbm3d_runner(threads) if {"cbm3d_mad", "cbm3d_oracle"} & set(methods) else None
     learned = {m: learned_runner(models[m], threads) for m in MODEL_FLAGS if m in methods}
-    sigma25 = sigma25_runner(threads) if "sigma25_measured" in methods else None
+    if "sigma25_measured" in methods:
+        run25, path25 = runtime_runner(SIGMA25_MODEL, threads)
+        digest25 = file_digest(path25)
     records = []
     for n, case in enumerate(cases, 1):
         def cbm3d(tag: str, sigma: float, case: Case = case) -> tuple[np.ndarray, dict]:
@@ -358,11 +357,10 @@ def evaluate(cases: list[Case], methods: list[str], models: dict[str, str], thre
                     case.noisy, threads=threads))
                 meta = {**meta, "model": chosen.name}
             elif method == "sigma25_measured":
-                run25, path25 = sigma25
                 sigma = round(case.measured_sigma, 4)
                 key = {"image": case.noisy_hash, "method": method, "sigma": sigma,
-                       "model": file_digest(path25)}
-                out, meta = cache.get(key, lambda run25=run25, case=case, sigma=sigma:
+                       "model": digest25}
+                out, meta = cache.get(key, lambda case=case, sigma=sigma:
                                       run25(case.noisy, sigma))
                 meta = {**meta, "model": path25.name}
             else:

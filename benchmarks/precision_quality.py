@@ -21,7 +21,6 @@ import json
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +41,8 @@ def train(args: argparse.Namespace, precision: str, work: Path) -> dict[str, Any
            "--checkpoint-every", str(args.steps), "--seed", "0",
            "--dev-images", str(args.data_root / "eval" / "CBSD68"), "--dev-count", "8",
            "--out", str(out), "--run-dir", str(work / f"run_{precision}"), "--overwrite"]
-    start = time.perf_counter()
     subprocess.run(cmd, check=True)
     card = json.loads(out.with_suffix(".json").read_text())
-    card["_wall_s"] = time.perf_counter() - start
     card["_command"] = " ".join(["edgerestore", *cmd[3:]])
     return card
 

@@ -27,7 +27,7 @@ from edgerestore.models import pd_blindspot
 from edgerestore.runtime.atomic import atomic_write
 from edgerestore.runtime.model_metadata import METADATA_KEY, sidecar_path
 from edgerestore.runtime.noise import NoiseSpec
-from edgerestore.runtime.sigma_estimate import CORRELATED_NOISE_STRIDE
+from edgerestore.runtime.sigma_estimate import level_stride
 
 SCHEMA_VERSION = 1
 #: Distributions whose versions every card records (absent ones are left out).
@@ -141,10 +141,8 @@ def build_card(*, spec: GraphSpec, config: dict[str, Any], card: dict[str, Any],
             "level_input_units": None if level_input is None else
             ("noise std in [0, 1] units" if level_input == "sigma" else "lambda"),
             "sigma_mode": config.get("sigma_mode"),
-            # The sub-image stride the runtime's MAD estimate uses when no sigma is given:
-            # a "measured"-level model (camera noise) was trained with exactly that one.
-            "sigma_estimate_stride": CORRELATED_NOISE_STRIDE
-            if config.get("sigma_mode") == "measured" else 1,
+            # The sub-image stride of the runtime's MAD estimate when no sigma is given.
+            "sigma_estimate_stride": level_stride(config.get("sigma_mode")),
         },
         "source": {
             "weights": weights.name,

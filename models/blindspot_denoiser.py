@@ -9,7 +9,7 @@ network trained jointly through the same likelihood.
 Camera photos add a fourth way, ``measured``: the level is not learned at all but
 measured on the noisy image itself by the sub-image MAD estimator
 (:func:`~edgerestore.runtime.sigma_estimate.estimate_sigma` with
-:data:`~edgerestore.runtime.sigma_estimate.CORRELATED_NOISE_STRIDE`), in training
+:func:`~edgerestore.runtime.sigma_estimate.level_stride`), in training
 and at inference alike. A learned level is not identifiable from the likelihood
 alone: with a blind *patch* (``--hole``), whose prior is wide, the prior covariance
 absorbed all of the noise variance and the learned level went to 0, so the model
@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from edgerestore.errors import InputError
 from edgerestore.models import gaussian_head
-from edgerestore.runtime.sigma_estimate import CORRELATED_NOISE_STRIDE, estimate_sigma
+from edgerestore.runtime.sigma_estimate import estimate_sigma, level_stride
 
 SigmaMode = Literal["known", "global", "estimated", "measured"]
 SIGMA_MODES = ("known", "global", "estimated", "measured")
@@ -96,7 +96,8 @@ class BlindSpotDenoiser(nn.Module):
         """The learned (or measured) noise level per image (sigma in [0,1] units, or lambda)."""
         if self.sigma_mode == "measured":
             images = noisy.detach().float().permute(0, 2, 3, 1).cpu().numpy()
-            return torch.tensor([estimate_sigma(im, CORRELATED_NOISE_STRIDE) for im in images],
+            stride = level_stride(self.sigma_mode)
+            return torch.tensor([estimate_sigma(im, stride) for im in images],
                                 device=noisy.device)
         if self.sigma_mode == "global":
             return self.log_level.exp().expand(noisy.shape[0])

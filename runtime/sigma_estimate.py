@@ -32,6 +32,14 @@ _MAD_TO_SIGMA = 0.6744897501960817  # Phi^-1(3/4)
 CORRELATED_NOISE_STRIDE = 2
 
 
+def level_stride(sigma_mode: str | None) -> int:
+    """The stride a blind-spot model's noise level is measured with: a ``measured``-level
+    (camera-noise) model was trained with :data:`CORRELATED_NOISE_STRIDE`, every other
+    model expects the plain estimate. One place, so training, export cards and the
+    runtime cannot disagree."""
+    return CORRELATED_NOISE_STRIDE if sigma_mode == "measured" else 1
+
+
 def estimate_sigma(image: np.ndarray, stride: int = 1) -> float:
     """Gaussian noise sigma of a float [0, 1] HxWxC image, in [0, 1] units (channel median).
 

@@ -1,9 +1,35 @@
-"""Shared fixtures: small deterministic images, generated in code."""
+"""Shared fixtures and helpers: small deterministic images, generated in code."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
 import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` as a module (benchmarks are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being built
+    spec.loader.exec_module(module)
+    return module
+
+
+def correlated_noise(shape: tuple[int, ...], sigma: float,
+                     rng: np.random.Generator) -> np.ndarray:
+    """HxWxC noise of std ``sigma`` (0-255 units, returned in [0, 1] units) correlated
+    like a demosaiced camera's: white noise smoothed by [1, 1] / sqrt(2) along both
+    axes, so lag-1 correlation 0.5 in each direction and none from lag 2 on."""
+    white = rng.standard_normal((shape[0] + 1, shape[1] + 1, shape[2]))
+    rows = (white[1:] + white[:-1]) / np.sqrt(2)
+    return (rows[:, 1:] + rows[:, :-1]) / np.sqrt(2) * sigma / 255.0
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ time."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 from edgerestore.runtime.image_io import write_image
 from edgerestore.runtime.samples import load_sample
@@ -19,20 +18,10 @@ from edgerestore.runtime.samples import load_sample
 pytest.importorskip("bm3d")
 pytest.importorskip("colour_demosaicing")
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
 def bench():
-    return _load("camera_noise")
+    return load_benchmark("camera_noise")
 
 
 @pytest.fixture(scope="module")
@@ -268,7 +257,7 @@ def test_oracle_search_finds_the_peak_in_few_calls(bench):
 
 
 def test_report_renders_the_section_with_margins(run, tmp_path):
-    report = _load("report")
+    report = load_benchmark("report")
     results = tmp_path / "results"
     results.mkdir()
     (results / "camera_noise.json").write_text(json.dumps(run["first"]))
@@ -291,7 +280,7 @@ def test_report_renders_the_section_with_margins(run, tmp_path):
 def test_report_renders_a_run_without_the_learned_methods(run, tmp_path):
     """A CBM3D-only partial run (as the split CBM3D commands write): no margins, no
     done-when, no error."""
-    report = _load("report")
+    report = load_benchmark("report")
     cam = json.loads(json.dumps(run["first"]))
     kept = ["cbm3d_mad", "cbm3d_oracle"]
     cam["settings"]["methods"] = kept

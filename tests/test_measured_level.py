@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import correlated_noise
 
 from edgerestore.cli import main
 from edgerestore.runtime.sigma_estimate import CORRELATED_NOISE_STRIDE, estimate_sigma
@@ -32,9 +33,7 @@ def correlated_photo(rng: np.random.Generator) -> np.ndarray:
     """A smooth image plus noise whose lag-1 correlation (0.5) fools the plain MAD."""
     yy, xx = np.mgrid[0:48, 0:56] / 56.0
     clean = np.stack([0.3 + 0.4 * xx, 0.5 + 0.2 * yy, 0.6 - 0.3 * xx * yy], axis=2)
-    white = rng.standard_normal((49, 57, 3))
-    rows = (white[1:] + white[:-1]) / 2
-    return np.clip(clean + 0.08 * (rows[:, 1:] + rows[:, :-1]), 0, 1).astype(np.float32)
+    return np.clip(clean + correlated_noise(clean.shape, 20.4, rng), 0, 1).astype(np.float32)
 
 
 def test_the_measured_level_is_the_sub_image_estimate():

@@ -5,27 +5,15 @@ replaced by canned cards, so what is tested is the arithmetic and the report."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_benchmark
 
 
 @pytest.mark.parametrize(("bf16", "within"), [(30.12, True), (30.06, True), (30.04, False)])
 def test_verdict_and_report(tmp_path, monkeypatch, bf16, within):
-    bench = _load("precision_quality")
+    bench = load_benchmark("precision_quality")
     dev = {"fp32": 30.10, "bf16": bf16}
 
     def fake_train(args, precision, work):
@@ -39,7 +27,7 @@ def test_verdict_and_report(tmp_path, monkeypatch, bf16, within):
     assert result["bf16_minus_fp32_db"] == pytest.approx(bf16 - 30.10)
     assert result["within_tolerance"] is within
     assert json.loads(out.read_text())["runs"]["bf16"]["dev_psnr"] == bf16
-    report = _load("report")
+    report = load_benchmark("report")
     report.main(["--results", str(out.parent), "--out", str(tmp_path)])
     page = (tmp_path / "RESULTS.md").read_text()
     assert "## Does bf16 cost quality?" in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import correlated_noise
 
 from edgerestore.errors import InputError
 from edgerestore.runtime.noise import add_gaussian_noise
@@ -30,19 +31,11 @@ def test_too_small():
         estimate_sigma(np.zeros((3, 3, 1)))
 
 
-def _correlated_noise(shape, sigma, rng):
-    """White noise smoothed by [1, 1] / sqrt(2) along both axes: lag-1 correlation 0.5
-    in each direction, none from lag 2 on (roughly a demosaiced camera's), std ``sigma``."""
-    white = rng.standard_normal((shape[0] + 1, shape[1] + 1, shape[2]))
-    rows = (white[1:] + white[:-1]) / np.sqrt(2)
-    return (rows[:, 1:] + rows[:, :-1]) / np.sqrt(2) * sigma / 255.0
-
-
 @pytest.mark.parametrize("sigma", [20, 40])
 def test_sub_image_stride_reads_correlated_noise(sigma):
     """The plain estimate reads correlated noise far too low; stride 2 and 3 do not."""
     clean = load_sample("astronaut")
-    noisy = clean + _correlated_noise(clean.shape, sigma, np.random.default_rng(sigma))
+    noisy = clean + correlated_noise(clean.shape, sigma, np.random.default_rng(sigma))
     assert estimate_sigma(noisy) * 255 < 0.7 * sigma
     for stride in (2, 3):
         assert estimate_sigma(noisy, stride=stride) * 255 == pytest.approx(sigma, rel=0.15)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from edgerestore.argtypes import int_range
+from edgerestore.commands.run_options import add_run_options, run_options
 from edgerestore.errors import InputError, require
 
 #: Generator shape flags -> (config key in a generator file, default without --init-from).
@@ -15,9 +16,6 @@ GENERATOR_SHAPE = {"latent_dim": ("latent_dim", 16), "gen_width": ("width", 256)
 
 def register_dde(kinds: argparse._SubParsersAction) -> None:
     """Add the ``dde`` kind to ``edgerestore train`` (with every trainer's run options)."""
-    # Imported here: edgerestore.commands.train imports this module while it loads.
-    from edgerestore.commands.train import add_run_options
-
     d = kinds.add_parser(
         "dde", help="generator from denoising density estimators (Bigdeli et al. 2020)",
         description="Train a generator by minimising KL(q||p) between Gaussian-smoothed "
@@ -67,7 +65,6 @@ def generator_shape(args: argparse.Namespace) -> dict[str, int]:
 
 def run_dde(args: argparse.Namespace) -> int:
     require("torch", package="torch", extra="train", purpose="training")
-    from edgerestore.commands.train import run_options
     from edgerestore.models.train_dde import DdeTraining, train_generator
 
     if args.dev_images is not None:
