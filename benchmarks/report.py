@@ -442,6 +442,53 @@ def training_section(results: Path) -> list[str]:
     return lines
 
 
+def equal_cost_section(results: Path, out: Path) -> list[str]:
+    """Laine's U-Net vs the dilated nets at equal training budget (``equal_cost.py``)."""
+    ec = _load(results, "equal_cost.json")
+    if not ec:
+        return []
+    nets = ec["nets"]
+    # Image counts every net's curve has, so the columns compare at equal images seen.
+    common = sorted(set.intersection(*({c["images_seen"] for c in r["curve"]}
+                                       for r in nets.values())))
+    lines = ["## Laine's U-Net vs the dilated nets at equal training cost", "",
+             f"`{ec['command']}`: each net trained from scratch, one after the other, for "
+             f"{ec['budget_minutes']:g} minutes on this machine ({ec['threads']} threads, "
+             f"bf16, batch {ec['batch']} of {ec['patch']}x{ec['patch']}, lr {ec['lr']:g}, "
+             f"Laine's ramps over the budget), snapshots scored afterwards on "
+             f"{ec['test_set']}. CBM3D on the same noisy images: "
+             f"{_f(ec['cbm3d_psnr'], '.2f')} dB (`{ec['cbm3d_source']}`).", ""]
+    rows = []
+    for name, r in nets.items():
+        at = {c["images_seen"]: c["psnr"] for c in r["curve"]}
+        rows.append([name, _f(r["macs_per_pixel"] / 1e3, ".1f"), f"{r['images_seen']:,}",
+                     _f(r["patches_per_s"], ".1f"),
+                     *(_f(at[n], ".2f") for n in common), _f(r["final_psnr"], ".2f")])
+    lines += _table(["net", "inference kMAC/px", "patches in budget", "patches/s",
+                     *(f"PSNR at {n:,} patches" for n in common),
+                     f"PSNR after {ec['budget_minutes']:g} min (end of run)"], rows)
+    lines += ["", "Mid-run points are at the full learning rate (each run ramps down over its "
+              "last 30%); the last column is each net's finished run, the equal-wall-clock "
+              "comparison. ![equal cost](equal_cost.png)", ""]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for name, r in nets.items():
+        xs = [c["images_seen"] for c in r["curve"]]
+        ys = [c["psnr"] for c in r["curve"]]
+        axes[0].plot(xs, ys, "o-", label=name)
+        axes[1].plot([c["elapsed_s"] / 60 for c in r["curve"]], ys, "o-", label=name)
+    for ax, xlabel in zip(axes, ("patches seen", "training minutes"), strict=True):
+        if ec["cbm3d_psnr"] is not None:
+            ax.axhline(ec["cbm3d_psnr"], color="k", ls="--", lw=1, label="CBM3D")
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("CBSD68 PSNR, sigma 25 (dB)")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "equal_cost.png", dpi=110)
+    plt.close(fig)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--results", type=Path, default=RESULTS, help="folder of result JSONs")
@@ -468,6 +515,7 @@ def main(argv: list[str] | None = None) -> None:
         lines += quality_section(q)
         plot_psnr(q, args.out / "psnr_vs_sigma.png")
     lines += training_section(args.results)
+    lines += equal_cost_section(args.results, args.out)
     lines += dde_section(args.results)
     lines += camera_noise_section(args.results)
     (args.out / "RESULTS.md").write_text("\n".join(lines).rstrip() + "\n")

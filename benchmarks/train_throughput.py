@@ -150,6 +150,9 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=4)
     ap.add_argument("--chunk-steps", type=int, default=10)
     ap.add_argument("--json", type=Path, default=RESULTS)
+    ap.add_argument("--merge", action="store_true",
+                    help="add these rows to --json's (same trainer/mode/threads replaced) "
+                         "instead of starting a new file")
     args = ap.parse_args()
     data = args.data_root / "train" / "CBSD400"
     rates: dict[tuple[str, str, int], list[float]] = {}
@@ -178,7 +181,16 @@ def main() -> None:
                      round(med / base, 3), "chunks": len(values)})
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
                 .splitlines() if ln.startswith("model name")), "unknown")
-    result = {"command": " ".join(["python", *sys.argv]), "cpu": cpu, "cores": os.cpu_count(),
+    commands = [" ".join(["python", *sys.argv])]
+    if args.merge and args.json.exists():
+        old = json.loads(args.json.read_text())
+        keys = {(r["trainer"], r["mode"], r["threads"]) for r in rows}
+        rows = [r for r in old["rows"] if (r["trainer"], r["mode"], r["threads"]) not in keys
+                ] + rows
+        previous = old["command"] if isinstance(old["command"], list) else [old["command"]]
+        commands = previous + commands
+    result = {"command": commands if len(commands) > 1 else commands[0], "cpu": cpu,
+              "cores": os.cpu_count(),
               "note": "median images/s over chunks of --chunk-steps steps, first chunk of each "
                       "run dropped; runs round-robin, --repeats times",
               "rows": rows}

@@ -50,12 +50,13 @@ class RunSettings:
     budget_minutes: float | None = None
     init_from: str | None = None
     overwrite: bool = False
+    keep_snapshots: bool = False
 
 
 #: Settings a resumed run may change: where and how fast it runs, not what it learns.
 RESUME_MAY_CHANGE = {"device", "threads", "dev_images", "dev_count", "checkpoint_every", "amp",
                      "precision", "channels_last", "budget_minutes", "init_from", "steps",
-                     "overwrite"}
+                     "overwrite", "keep_snapshots"}
 
 
 def resolve_device(device: str) -> str:

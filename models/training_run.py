@@ -159,6 +159,15 @@ class TrainingRun:
                 "data": cfg.data, "init_from": cfg.init_from, "dev_set": cfg.dev_images,
                 "dev_curve": curve, "stopped_by": state.stopped_by}
 
+    def snapshot_path(self, out: str | Path, stage: dict[str, Any]) -> Path:
+        """Where ``--keep-snapshots`` keeps ``out``'s weights at this checkpoint.
+
+        Named by images seen (zero-padded, so they sort), one file per output of the run.
+        """
+        folder = self.run_dir / "snapshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{Path(out).stem}_{stage['images_seen']:09d}.safetensors"
+
     def write(self, state: LoopState, outputs: Outputs, finished: bool) -> dict[str, Any]:
         """Write each ``(model, card)`` of ``outputs`` with the shared card fields (rank 0).
 
@@ -184,6 +193,8 @@ class TrainingRun:
                 continue
             try:
                 save_weights(model, model.config(), out, full)
+                if self.cfg.keep_snapshots:
+                    save_weights(model, model.config(), self.snapshot_path(out, stage), full)
                 if finished or state.stopped_by:
                     log.info("wrote %s (%d images, %.0f s of training)", out,
                              stage["images_seen"], state.elapsed_s)

@@ -98,6 +98,23 @@ def test_budget_ends_the_run_with_the_ramp_down_done(tmp_path, data_dir):
     assert card["wall_time_s"] < 30
 
 
+def test_snapshots_keep_every_checkpoints_weights(tmp_path, data_dir):
+    cfg = settings(tmp_path, data_dir, keep_snapshots=True)
+    train(cfg)
+    snaps = sorted((tmp_path / "run" / "snapshots").glob("*.safetensors"))
+    assert [p.name for p in snaps] == ["w_000000012.safetensors", "w_000000024.safetensors"]
+    # The last snapshot is the final weights; the first is the model half-way through.
+    assert_same_weights(snaps[-1], Path(cfg.out), atol=0)
+    assert load_card(snaps[0])["training"]["images_seen"] == 12
+    first, _ = load_weights(snaps[0])
+    final, _ = load_weights(snaps[-1])
+    assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(),
+                                                      final.state_dict().values(), strict=True))
+    plain = settings(tmp_path / "plain", data_dir)
+    train(plain)
+    assert not (tmp_path / "plain" / "run" / "snapshots").exists()
+
+
 def test_init_from_continues_and_keeps_the_lineage(tmp_path, data_dir):
     first = settings(tmp_path / "a", data_dir)
     train(first)

@@ -35,6 +35,9 @@ def add_run_options(p: argparse.ArgumentParser, *, steps: int, batch: int, patch
     p.add_argument("--threads", type=threads,
                    help="torch CPU threads (default: all cores, shared between processes)")
     p.add_argument("--checkpoint-every", type=int_range(1), default=250)
+    p.add_argument("--keep-snapshots", action="store_true",
+                   help="also keep each checkpoint's weights in RUN_DIR/snapshots (a learning "
+                        "curve on any test set afterwards)")
     p.add_argument("--dev-images", type=Path, help="folder for a dev-set PSNR at checkpoints")
     p.add_argument("--dev-count", type=int_range(1), default=8)
     p.add_argument("--limit-images", type=int_range(1), help="use only the first N training images")
@@ -65,4 +68,5 @@ def run_options(args: argparse.Namespace) -> dict:
         dev_count=args.dev_count, limit_images=args.limit_images, threads=args.threads,
         budget_minutes=args.budget_minutes,
         init_from=str(args.init_from) if args.init_from else None, overwrite=args.overwrite,
+        keep_snapshots=args.keep_snapshots,
         steps=run_length(args), batch=args.batch, patch=args.patch, lr=args.lr)
