@@ -4,7 +4,7 @@ The paper claims state-of-the-art self-supervised quality "at up to 4x fewer
 operations" than Laine et al.'s U-Net. Inference MACs alone do not test that: a
 cheaper net that needs far more training to reach the same PSNR is not cheaper to
 have. So every net is trained here from scratch with the same recipe (CBSD400,
-Gaussian sigma 25, seed 0, batch, patch, learning rate, Laine's ramps, bf16 +
+Gaussian sigma 25, seed 0, pixels per step, learning rate, Laine's ramps, bf16 +
 channels_last) for the same wall-clock budget on this machine, one after the other
 (never two at once), with no dev evaluation inside the budget. Each checkpoint's
 weights are kept (``--keep-snapshots``) and scored afterwards on the full CBSD68
@@ -17,6 +17,13 @@ Mid-run snapshots are taken at the full learning rate (the ramp-down is laid ove
 the last 30% of each run), so a point that is the end of one net's run and the
 middle of another's slightly favours the former; the table says which points are
 ends of runs.
+
+Patch size is the one thing that differs, because the architectures need it: the
+dilated nets see 43x43 / 35x35 pixels and train on 64x64 patches; Laine's U-Net pools
+five times, and trained on 64x64 patches its deepest features only ever see zero
+borders, so on full-size images it fails (measured: 35.2 dB on a 64x64 crop, 16.7 dB on
+the whole 481x321 image of the same model). It trains on Laine et al.'s 256x256, with
+the batch set so that every net sees the same pixels per step (``--pixels-per-step``).
 
     python benchmarks/equal_cost.py --data-root ../shared/data --budget-minutes 15
 
@@ -42,12 +49,17 @@ RESULTS = ROOT / "benchmarks" / "results" / "equal_cost.json"
 CBM3D_SOURCE = ROOT / "benchmarks" / "results" / "blindspot_gauss25_rgb_CBSD68.json"
 #: Compared nets: the throughput benchmark's trainers of the same names (one definition).
 NETS = ("blindspot_faithful", "blindspot_efficient", "laine_unet")
+#: Training patch side per net (see the module docstring for why the U-Net's differs).
+PATCH = {"blindspot_faithful": 64, "blindspot_efficient": 64, "laine_unet": 256}
 
 
-def train_command(net: str, data: Path, run_root: Path, budget: float, batch: int,
-                  patch: int, lr: float, checkpoint_every: int, threads: int) -> list[str]:
+def train_command(net: str, data: Path, run_root: Path, budget: float, pixels: int,
+                  lr: float, checkpoint_pixels: int, threads: int) -> list[str]:
     """The ``edgerestore train blindspot`` command line for one net of the comparison."""
     kind, extra, _, _ = TRAINERS[net]
+    patch = PATCH[net]
+    batch = max(1, pixels // patch**2)
+    checkpoint_every = max(1, checkpoint_pixels // (batch * patch**2))
     return [sys.executable, "-m", "edgerestore", "train", kind, "--data", str(data),
             "--out", str(run_root / f"{net}.safetensors"), "--run-dir", str(run_root / net),
             *extra, "--noise", "gauss25", "--budget-minutes", f"{budget:g}",
@@ -67,10 +79,11 @@ def ensure_trained(net: str, cmd: list[str], run_root: Path) -> None:
                    env=env)
 
 
-def chosen_snapshots(folder: Path, every: int) -> list[Path]:
-    """The snapshots at multiples of ``every`` images, and the last one (end of run)."""
+def chosen_snapshots(folder: Path, every: int, patch: int) -> list[Path]:
+    """The snapshots at multiples of ``every`` 64x64-patch equivalents, and the last one."""
     snaps = sorted(folder.glob("*.safetensors"))
-    keep = [p for p in snaps if int(p.stem.rsplit("_", 1)[1]) % every == 0]
+    keep = [p for p in snaps
+            if int(p.stem.rsplit("_", 1)[1]) * patch**2 % (every * 64**2) == 0]
     if snaps and snaps[-1] not in keep:
         keep.append(snaps[-1])
     return keep
@@ -90,7 +103,8 @@ def score_snapshot(path: Path, items: list, cache: dict[str, Any]) -> dict[str, 
         with torch.inference_mode():
             result = score(torch_denoiser(model, "posterior", "gauss"), items,
                            desc=path.stem, with_ssim=False)
-        cache[key] = {"images_seen": card["training"]["images_seen"],
+        patch = card["training"]["patch"]
+        cache[key] = {"images_seen": card["training"]["images_seen"] * patch**2 // 64**2,
                       "elapsed_s": card["wall_time_s"], "psnr": result["psnr"]}
     return cache[key]
 
@@ -101,12 +115,14 @@ def main(argv: list[str] | None = None) -> None:
                    help="folder with train/CBSD400 and eval/CBSD68")
     p.add_argument("--budget-minutes", type=float, default=15.0, help="per net")
     p.add_argument("--nets", nargs="+", choices=NETS, default=list(NETS))
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--patch", type=int, default=64)
+    p.add_argument("--pixels-per-step", type=int, default=16 * 64 * 64,
+                   help="batch x patch^2 of every net (default 16 patches of 64x64)")
     p.add_argument("--lr", type=float, default=3e-4)
-    p.add_argument("--checkpoint-every", type=int, default=250, help="steps between snapshots")
+    p.add_argument("--checkpoint-every", type=int, default=4000,
+                   help="64x64-patch equivalents between snapshots")
     p.add_argument("--eval-every", type=int, default=8000,
-                   help="score the snapshots at multiples of this many images (and each end)")
+                   help="score the snapshots at multiples of this many 64x64-patch "
+                        "equivalents (and each end)")
     p.add_argument("--eval-limit", type=int, help="score on the first N CBSD68 images only")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--run-root", type=Path, default=ROOT / "runs" / "equal_cost")
@@ -120,8 +136,9 @@ def main(argv: list[str] | None = None) -> None:
 
     args.run_root.mkdir(parents=True, exist_ok=True)
     data = args.data_root / "train" / "CBSD400"
-    commands = {net: train_command(net, data, args.run_root, args.budget_minutes, args.batch,
-                                   args.patch, args.lr, args.checkpoint_every, args.threads)
+    commands = {net: train_command(net, data, args.run_root, args.budget_minutes,
+                                   args.pixels_per_step, args.lr,
+                                   args.checkpoint_every * 64**2, args.threads)
                 for net in args.nets}
     for net in args.nets:
         ensure_trained(net, commands[net], args.run_root)
@@ -135,19 +152,21 @@ def main(argv: list[str] | None = None) -> None:
     for net in args.nets:
         card = json.loads((args.run_root / f"{net}.json").read_text())
         curve = []
-        for snap in chosen_snapshots(args.run_root / net / "snapshots", args.eval_every):
+        for snap in chosen_snapshots(args.run_root / net / "snapshots", args.eval_every,
+                                     PATCH[net]):
             curve.append(score_snapshot(snap, items, cache))
             cache_path.write_text(json.dumps(cache, indent=1))
-        seen = card["training"]["images_seen"]
+        seen = card["training"]["images_seen"] * PATCH[net] ** 2 // 64**2
         nets[net] = {"command": " ".join(Path(c).name if c == sys.executable else str(c)
                                          for c in commands[net][1:]),
                      "macs_per_pixel": forward_macs_per_pixel(net),
-                     "images_seen": seen, "wall_time_s": card["wall_time_s"],
+                     "patch": PATCH[net], "images_seen": seen,
+                     "wall_time_s": card["wall_time_s"],
                      "patches_per_s": seen / card["wall_time_s"],
                      "curve": curve, "final_psnr": curve[-1]["psnr"]}
     cbm3d = json.loads(CBM3D_SOURCE.read_text())["cbm3d"]
     result = {"command": "python benchmarks/equal_cost.py " + " ".join(argv or sys.argv[1:]),
-              "budget_minutes": args.budget_minutes, "batch": args.batch, "patch": args.patch,
+              "budget_minutes": args.budget_minutes, "pixels_per_step": args.pixels_per_step,
               "lr": args.lr, "threads": args.threads,
               "test_set": f"CBSD68 ({len(items)} images), gauss:25, seed 0, posterior mean",
               "cbm3d_psnr": cbm3d["psnr"] if args.eval_limit is None else None,

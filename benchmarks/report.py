@@ -454,29 +454,34 @@ def equal_cost_section(results: Path, out: Path) -> list[str]:
     lines = ["## Laine's U-Net vs the dilated nets at equal training cost", "",
              f"`{ec['command']}`: each net trained from scratch, one after the other, for "
              f"{ec['budget_minutes']:g} minutes on this machine ({ec['threads']} threads, "
-             f"bf16, batch {ec['batch']} of {ec['patch']}x{ec['patch']}, lr {ec['lr']:g}, "
+             f"bf16, {ec['pixels_per_step']:,} pixels per step for every net, lr {ec['lr']:g}, "
              f"Laine's ramps over the budget), snapshots scored afterwards on "
              f"{ec['test_set']}. CBM3D on the same noisy images: "
              f"{_f(ec['cbm3d_psnr'], '.2f')} dB (`{ec['cbm3d_source']}`).", ""]
     rows = []
     for name, r in nets.items():
         at = {c["images_seen"]: c["psnr"] for c in r["curve"]}
-        rows.append([name, _f(r["macs_per_pixel"] / 1e3, ".1f"), f"{r['images_seen']:,}",
+        rows.append([name, _f(r["macs_per_pixel"] / 1e3, ".1f"), f"{r['patch']}",
+                     f"{r['images_seen']:,}",
                      _f(r["patches_per_s"], ".1f"),
                      *(_f(at[n], ".2f") for n in common), _f(r["final_psnr"], ".2f")])
-    lines += _table(["net", "inference kMAC/px", "patches in budget", "patches/s",
-                     *(f"PSNR at {n:,} patches" for n in common),
+    lines += _table(["net", "inference kMAC/px", "training patch", "64x64 patches in budget",
+                     "64x64 patches/s", *(f"PSNR at {n:,} patches" for n in common),
                      f"PSNR after {ec['budget_minutes']:g} min (end of run)"], rows)
-    lines += ["", "Mid-run points are at the full learning rate (each run ramps down over its "
-              "last 30%); the last column is each net's finished run, the equal-wall-clock "
-              "comparison. ![equal cost](equal_cost.png)", ""]
+    lines += ["", "Patches are counted as 64x64 equivalents (pixels seen / 4,096): the U-Net "
+              "trains on Laine et al.'s 256x256 patches (on 64x64 ones its five poolings "
+              "leave the deepest features only zero borders to learn from, and it fails on "
+              "full-size images). Mid-run points are at the full learning rate (each run "
+              "ramps down over its last 30%); the last column is each net's finished run, the "
+              "equal-wall-clock comparison. ![equal cost](equal_cost.png)", ""]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for name, r in nets.items():
         xs = [c["images_seen"] for c in r["curve"]]
         ys = [c["psnr"] for c in r["curve"]]
         axes[0].plot(xs, ys, "o-", label=name)
         axes[1].plot([c["elapsed_s"] / 60 for c in r["curve"]], ys, "o-", label=name)
-    for ax, xlabel in zip(axes, ("patches seen", "training minutes"), strict=True):
+    for ax, xlabel in zip(axes, ("64x64 patches seen (pixels / 4,096)", "training minutes"),
+                          strict=True):
         if ec["cbm3d_psnr"] is not None:
             ax.axhline(ec["cbm3d_psnr"], color="k", ls="--", lw=1, label="CBM3D")
         ax.set_xlabel(xlabel)

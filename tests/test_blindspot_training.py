@@ -168,6 +168,18 @@ def test_every_training_variant_runs_and_reloads(tmp_path, data_dir, kw):
     assert out.shape == x.shape and torch.isfinite(out).all()
 
 
+def test_a_unet_on_small_patches_is_warned_about(tmp_path, data_dir, caplog):
+    cfg = settings(tmp_path, data_dir, steps=1, checkpoint_every=1, arch="laine_unet",
+                   backbone={"base_width": 8}, patch=32)
+    with caplog.at_level("WARNING", logger="edgerestore"):
+        train(cfg)
+    assert "--patch 256" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="edgerestore"):
+        train(settings(tmp_path / "dilated", data_dir, steps=1, checkpoint_every=1, patch=32))
+    assert "--patch 256" not in caplog.text
+
+
 def test_plain_net_trains_on_camera_photos_only_with_an_estimated_level(tmp_path, data_dir):
     cfg = settings(tmp_path, data_dir, steps=2, checkpoint_every=2, already_noisy=True,
                    noise="camera:iso=400-6400", sigma_mode="estimated")

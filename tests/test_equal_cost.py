@@ -34,8 +34,11 @@ def test_three_nets_train_for_the_same_budget_and_are_scored_on_their_snapshots(
         write_image(root / "eval" / "CBSD68" / f"{i}.png", load_sample(name)[200:264, 200:264])
     bench = load_benchmark("equal_cost")
     monkeypatch.setattr(bench, "TRAINERS", TINY)
-    args = ["--data-root", str(root), "--budget-minutes", "0.04", "--batch", "2",
-            "--patch", "32", "--checkpoint-every", "2", "--eval-every", "8",
+    monkeypatch.setattr(bench, "PATCH", {"blindspot_faithful": 32, "blindspot_efficient": 32,
+                                         "laine_unet": 64})
+    # 2 patches of 32 or 1 of 64 per step; a snapshot every 2 64x64-equivalents.
+    args = ["--data-root", str(root), "--budget-minutes", "0.04", "--pixels-per-step", "2048",
+            "--checkpoint-every", "2", "--eval-every", "4",
             "--run-root", str(tmp_path / "runs"), "--json",
             str(tmp_path / "results" / "equal_cost.json")]
     bench.main(args)
@@ -44,7 +47,8 @@ def test_three_nets_train_for_the_same_budget_and_are_scored_on_their_snapshots(
     for name, r in result["nets"].items():
         seen = [c["images_seen"] for c in r["curve"]]
         assert seen == sorted(seen) and seen[-1] == r["images_seen"] > 0, name
-        assert all(n % 8 == 0 for n in seen[:-1]), name
+        assert all(n % 4 == 0 for n in seen[:-1]), name
+        assert r["patch"] == bench.PATCH[name]
         assert r["final_psnr"] == r["curve"][-1]["psnr"] and 5 < r["final_psnr"] < 60
         assert r["wall_time_s"] < 20 and "--keep-snapshots" in r["command"]
     assert (result["nets"]["laine_unet"]["macs_per_pixel"]
