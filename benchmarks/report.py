@@ -230,8 +230,13 @@ def plot_psnr(q: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def claims_section(c: dict[str, Any]) -> list[str]:
+def claims_section(c: dict[str, Any], results: Path = RESULTS) -> list[str]:
     b = c["blindspot"]
+    # The U-Net's latency row runs random weights; its trained PSNR is the equal-cost run's.
+    ec = _load(results, "equal_cost.json")
+    unet = (ec or {}).get("nets", {}).get("laine_unet")
+    trained_unet = (f"{unet['final_psnr']:.2f} ({ec['budget_minutes']:g}-min equal-cost run)"
+                    if unet else "not trained")
     out = ["## Claims", "", "### Blind-spot efficiency", "", f"Claim: {b['claim']}.", "",
            f"Commands: `{c['command']}` (MACs), `{b['latency_command']}` (latency, 256x256, "
            f"2 threads), PSNR from `{b['psnr_source']}` (CBSD68, sigma 25).", ""]
@@ -244,7 +249,8 @@ def claims_section(c: dict[str, Any]) -> list[str]:
                     *(_f(r.get("median_ms_256", {}).get(x), ".0f") for x in backends),
                     _f((r.get("laine_over_model_latency") or {}).get("onnx fp32"), ".2f"),
                     _f((r.get("laine_over_model_latency") or {}).get("tflite int8"), ".2f"),
-                    _f(r.get("psnr_cbsd68_s25"), ".2f") or "not trained"]
+                    _f(r.get("psnr_cbsd68_s25"), ".2f")
+                    or (trained_unet if r["model"].startswith("laine") else "not trained")]
                    for r in b["rows"]])
     out += ["", f"**Verdict:** {b['verdict']}", "", "### MAP-PnP speed", "",
             f"Claim: {c['pnp']['claim']}.", ""]
@@ -511,7 +517,7 @@ def main(argv: list[str] | None = None) -> None:
     if lat:
         lines += headline_section(lat, args.results)
     if c:
-        lines += claims_section(c)
+        lines += claims_section(c, args.results)
         plot_pnp(c, args.out / "pnp_psnr_vs_time.png")
     if lat:
         lines += latency_section(lat)
