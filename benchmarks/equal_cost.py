@@ -53,6 +53,11 @@ NETS = ("blindspot_faithful", "blindspot_efficient", "laine_unet")
 PATCH = {"blindspot_faithful": 64, "blindspot_efficient": 64, "laine_unet": 256}
 
 
+def patches64(images: int, patch: int) -> int:
+    """Training patches of side ``patch`` counted as 64x64 equivalents (pixels / 4,096)."""
+    return images * patch**2 // 64**2
+
+
 def train_command(net: str, data: Path, run_root: Path, budget: float, pixels: int,
                   lr: float, checkpoint_pixels: int, threads: int) -> list[str]:
     """The ``edgerestore train blindspot`` command line for one net of the comparison."""
@@ -83,28 +88,29 @@ def chosen_snapshots(folder: Path, every: int, patch: int) -> list[Path]:
     """The snapshots at multiples of ``every`` 64x64-patch equivalents, and the last one."""
     snaps = sorted(folder.glob("*.safetensors"))
     keep = [p for p in snaps
-            if int(p.stem.rsplit("_", 1)[1]) * patch**2 % (every * 64**2) == 0]
+            if patches64(int(p.stem.rsplit("_", 1)[1]), patch) % every == 0]
     if snaps and snaps[-1] not in keep:
         keep.append(snaps[-1])
     return keep
 
 
 def score_snapshot(path: Path, items: list, cache: dict[str, Any]) -> dict[str, Any]:
-    """CBSD68 PSNR of one snapshot (posterior mean), cached by file name and size."""
+    """CBSD68 PSNR of one snapshot (posterior mean), cached by file name, size and mtime."""
     import torch
 
     from edgerestore.models.evaluate import score, torch_denoiser
     from edgerestore.models.weights_io import load_card, load_weights
 
-    key = f"{path.name}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
+    stat = path.stat()
+    key = f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
     if key not in cache:
         model, _ = load_weights(path)
         card = load_card(path)
         with torch.inference_mode():
             result = score(torch_denoiser(model, "posterior", "gauss"), items,
                            desc=path.stem, with_ssim=False)
-        patch = card["training"]["patch"]
-        cache[key] = {"images_seen": card["training"]["images_seen"] * patch**2 // 64**2,
+        training = card["training"]
+        cache[key] = {"images_seen": patches64(training["images_seen"], training["patch"]),
                       "elapsed_s": card["wall_time_s"], "psnr": result["psnr"]}
     return cache[key]
 
@@ -156,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
                                      PATCH[net]):
             curve.append(score_snapshot(snap, items, cache))
             cache_path.write_text(json.dumps(cache, indent=1))
-        seen = card["training"]["images_seen"] * PATCH[net] ** 2 // 64**2
+        seen = patches64(card["training"]["images_seen"], PATCH[net])
         nets[net] = {"command": " ".join(Path(c).name if c == sys.executable else str(c)
                                          for c in commands[net][1:]),
                      "macs_per_pixel": forward_macs_per_pixel(net),
