@@ -52,6 +52,11 @@ class RunSettings:
     overwrite: bool = False
     keep_snapshots: bool = False
 
+    @property
+    def continues(self) -> str | None:
+        """The weights file this run's model starts from, whose card's lineage it extends."""
+        return self.init_from
+
 
 #: Settings a resumed run may change: where and how fast it runs, not what it learns.
 RESUME_MAY_CHANGE = {"device", "threads", "dev_images", "dev_count", "checkpoint_every", "amp",

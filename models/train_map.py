@@ -65,6 +65,12 @@ class MapTraining(RunSettings):
     freeze_dae: bool = False
 
     @property
+    def continues(self) -> str | None:
+        """``--init-map`` also continues a trained D (e.g. ``map_eff_rgb`` against a new
+        R), so its card's lineage is kept; ``--init-from`` wins when both are given."""
+        return self.init_from or self.init_map
+
+    @property
     def extra_outputs(self) -> tuple[str, ...]:
         """The DAE file this run writes besides ``out`` (none when R is frozen)."""
         return () if self.freeze_dae else (self.dae_out,)

@@ -117,7 +117,7 @@ class TrainingRun:
         cfg = self.cfg
         ckpt = self.run_dir / "checkpoint.pt"
         state = LoopState()
-        self.lineage = previous_lineage(cfg.init_from)
+        self.lineage = previous_lineage(cfg.continues)
         if resume:
             saved = load_checkpoint(ckpt, asdict(cfg), self.device)
             for name, obj in objects.items():
@@ -156,7 +156,7 @@ class TrainingRun:
                 "hardware": hardware(self.device), "precision": self.precision,
                 "channels_last": cfg.channels_last, "world_size": self.ctx.world_size,
                 "backend": self.ctx.backend, "wall_time_s": round(state.elapsed_s, 1),
-                "data": cfg.data, "init_from": cfg.init_from, "dev_set": cfg.dev_images,
+                "data": cfg.data, "init_from": cfg.continues, "dev_set": cfg.dev_images,
                 "dev_curve": curve, "stopped_by": state.stopped_by}
 
     def snapshot_path(self, out: str | Path, stage: dict[str, Any]) -> Path:

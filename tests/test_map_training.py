@@ -149,6 +149,19 @@ def test_init_from_a_map_file_continues_both_networks(tmp_path, data_dir):
         train_map(tiny(tmp_path / "c", data_dir, steps=2, init_from=first.out))
 
 
+def test_init_map_keeps_the_lineage_of_the_denoiser_it_continues(tmp_path, data_dir):
+    """Fine-tuning a trained D against a frozen R (``--init-map D --init-dae R
+    --freeze-dae``) extends D's lineage instead of starting a new one."""
+    first = tiny(tmp_path / "a", data_dir, steps=4, checkpoint_every=4)
+    train_map(first)
+    more = tiny(tmp_path / "b", data_dir, steps=2, checkpoint_every=2, init_map=first.out,
+                init_dae=first.dae_out, freeze_dae=True)
+    card = train_map(more)
+    assert [s["images_seen"] for s in card["lineage"]] == [16, 8]
+    assert card["lineage"][1]["init_from"] == first.out
+    assert card["total"]["images_seen"] == 24
+
+
 def _denoising_loss_after(net: DnCNN, steps: int) -> float:
     torch.manual_seed(0)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
