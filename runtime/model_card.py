@@ -57,7 +57,7 @@ class ModelCard:
     channels: int | None = None
     out_channels: int | None = None
     tile: tuple[int, int] | None = None
-    square_multiple: bool = False
+    square_multiple: int | None = None
     receptive_field: int | None = None
     #: Tile origins must be multiples of this to match a whole-image run (AP-BSN).
     tile_align: int = 1
@@ -126,9 +126,11 @@ def parse_card(data: Any, source: str) -> ModelCard:
     layout = data.get("layout", "NCHW")
     if layout not in LAYOUTS[kind]:
         raise f.fail("layout", " or ".join(LAYOUTS[kind]))
-    square = data.get("square_multiple") or False
-    if not isinstance(square, bool):
-        raise f.fail("square_multiple", "true or false")
+    # The exporter writes the side multiple a square-only model needs (Laine's U-Net: 32)
+    # or null; false is read as null.
+    square = data.get("square_multiple")
+    square = (f.integer("square_multiple", 1, MAX_SIDE, value=square)
+              if square is not None and square is not False else None)
     if kind == "generate":
         return ModelCard(
             task, tuple(inputs), layout,

@@ -56,6 +56,9 @@ def _check_card(card: ModelCard) -> None:
         assert card.tile is None or all(isinstance(v, int) and v >= 1 for v in card.tile)
         sigma = card.noise.training_sigma
         assert sigma is None or 0 < sigma <= 255
+        side = card.square_multiple
+        assert side is None or (isinstance(side, int) and not isinstance(side, bool)
+                                and side >= 1)
     else:
         assert isinstance(card.latent_dim, int) and card.latent_dim >= 1
         assert card.output_shape and all(isinstance(v, int) and v >= 1
@@ -70,6 +73,15 @@ def _parse(call) -> ModelCard | None:
         return None
     _check_card(card)
     return card
+
+
+def test_the_card_of_a_square_only_export_parses():
+    """The exporter writes the side multiple (Laine's U-Net: 32); the latency benchmark
+    could not open such a file while the schema expected a boolean."""
+    assert parse_card({**VALID, "square_multiple": 32}, "unet.onnx").square_multiple == 32
+    assert parse_card({**VALID, "square_multiple": None}, "net.onnx").square_multiple is None
+    with pytest.raises(ModelFileError, match="square_multiple"):
+        parse_card({**VALID, "square_multiple": "yes"}, "unet.onnx")
 
 
 @given(data=JSON | mutated_cards())
