@@ -90,3 +90,19 @@ def test_results_page_renders_from_the_committed_results(tmp_path):
     """RESULTS.md is generated, never edited: rendering the committed JSON reproduces it."""
     _script("report.py", "--out", tmp_path, timeout=300)
     assert (tmp_path / "RESULTS.md").read_text() == (BENCHMARKS / "RESULTS.md").read_text()
+
+
+def test_a_retrained_model_keeps_its_earlier_cbm3d_result(tmp_path, monkeypatch):
+    """``blindspot_eval.py --reuse-baseline`` keeps (C)BM3D only from a file scored on the
+    same noise and seed: the baseline never sees the model, only the seeded noisy images."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import blindspot_eval
+
+    path = tmp_path / "m_CBSD68.json"
+    cbm3d = {"psnr": 30.8, "per_image": [30.1, 31.5]}
+    path.write_text(json.dumps({"noise": "gauss:25", "seed": 0, "cbm3d": cbm3d}))
+    assert blindspot_eval.earlier_baseline(path, 25.0) == {"cbm3d": cbm3d}
+    assert blindspot_eval.earlier_baseline(path, 50.0) == {}
+    path.write_text(json.dumps({"noise": "gauss:25", "seed": 1, "cbm3d": cbm3d}))
+    assert blindspot_eval.earlier_baseline(path, 25.0) == {}
+    assert blindspot_eval.earlier_baseline(tmp_path / "absent.json", 25.0) == {}
