@@ -61,8 +61,10 @@ def main() -> None:
                         "--json", str(js), "--card"])
             if code:
                 raise SystemExit(f"evaluation of {name} on {dataset} failed")
-            result = {**json.loads(js.read_text()), **kept}
-            js.write_text(json.dumps(result, indent=2) + "\n")
+            result = json.loads(js.read_text())
+            if kept:  # the kept baseline goes into the file the eval just wrote
+                result.update(kept)
+                js.write_text(json.dumps(result, indent=2) + "\n")
             baseline = result.get("cbm3d") or result.get("bm3d")
             rows.append({"model": name, "dataset": dataset, "macs_per_pixel": macs.macs_per_pixel,
                          "params": macs.params,
