@@ -204,7 +204,10 @@ def test_apbsn_starts_from_a_gaussian_head_model(tmp_path, data_dir):
     assert len(taken) == len(pd.state_dict())
     x = torch.rand(1, 3, 20, 20)
     with torch.no_grad():
-        assert torch.equal(pd.backbone(x), source.backbone(x)[:, :3])
+        # Same weights, but a 3- vs a 9-output last layer: oneDNN may pick other kernels
+        # (and so another summation order) for each shape, on some CPUs only.
+        torch.testing.assert_close(pd.backbone(x), source.backbone(x)[:, :3],
+                                   rtol=1e-5, atol=1e-6)
     card = train(replace(cfg, init_from=source_cfg.out))
     assert len(card["lineage"]) == 2
     wider = settings(tmp_path / "wide", data_dir, steps=1, pd_stride=5, already_noisy=True,
