@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from edgerestore.console import progress
+from edgerestore.errors import InputError
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
 from edgerestore.models.patches import convert_channels
 from edgerestore.runtime.bayes import OUTPUT_MODES
@@ -45,6 +46,37 @@ def noisy_set(folder: str | Path, spec: NoiseSpec, seed: int, channels: int,
         if clipped_input:
             noisy = np.round(np.clip(noisy, 0.0, 1.0) * 255.0) / 255.0
         out.append((path.name, clean, noisy.astype(np.float32), level))
+    return out
+
+
+def is_pair_folder(folder: str | Path) -> bool:
+    """A folder of real noisy photos with clean references: ``noisy/`` and ``clean/``
+    subfolders, the same file name meaning the same scene (``../shared/data/real``)."""
+    return (Path(folder) / "noisy").is_dir() and (Path(folder) / "clean").is_dir()
+
+
+def real_pairs(folder: str | Path, channels: int, limit: int | None = None
+               ) -> list[tuple[str, np.ndarray, np.ndarray, float]]:
+    """(name, clean, noisy, 0.0) for the real noisy/clean pairs of a pair folder.
+
+    With ``limit``, every k-th pair (evenly spread over the sorted names), so a small dev
+    set still covers every camera of the set rather than the first scene's blocks. The
+    level is 0: real noise has no known level (the denoisers measure their own).
+    """
+    folder = Path(folder)
+    noisy_paths = list_images(folder / "noisy")
+    if limit is not None and limit < len(noisy_paths):
+        noisy_paths = noisy_paths[::len(noisy_paths) // limit][:limit]
+    out = []
+    for path in noisy_paths:
+        clean_path = folder / "clean" / path.name
+        if not clean_path.is_file():
+            raise InputError(f"{path}: no clean reference {clean_path}")
+        noisy = convert_channels(read_image(path)[0], channels, str(path))
+        clean = convert_channels(read_image(clean_path)[0], channels, str(clean_path))
+        if clean.shape != noisy.shape:
+            raise InputError(f"{path}: {noisy.shape} but its clean reference is {clean.shape}")
+        out.append((path.name, clean, noisy.astype(np.float32), 0.0))
     return out
 
 

@@ -24,7 +24,7 @@ from edgerestore.console import log
 from edgerestore.errors import InputError
 from edgerestore.models import gaussian_head
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
-from edgerestore.models.evaluate import noisy_set, score, torch_denoiser
+from edgerestore.models.evaluate import is_pair_folder, noisy_set, real_pairs, score, torch_denoiser
 from edgerestore.models.patches import ImageSource, folder_names, sample_batch
 from edgerestore.models.pd_blindspot import PDBlindSpotNet
 from edgerestore.models.registry import build_model
@@ -141,8 +141,11 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
         images = ImageSource(cfg.data, cfg.channels, cfg.limit_images)
         dev_noise = spec if not spec.is_range else NoiseSpec.parse(
             "camera:iso=1600" if spec.kind == "camera" else "gauss:25")
-        dev = (noisy_set(cfg.dev_images, dev_noise, 0, cfg.channels, cfg.dev_count)
-               if cfg.dev_images and run.ctx.is_main else None)
+        real_dev = bool(cfg.dev_images) and is_pair_folder(cfg.dev_images)
+        dev = None
+        if cfg.dev_images and run.ctx.is_main:  # real pairs, or clean images + synthetic noise
+            dev = (real_pairs(cfg.dev_images, cfg.channels, cfg.dev_count) if real_dev else
+                   noisy_set(cfg.dev_images, dev_noise, 0, cfg.channels, cfg.dev_count))
         share = run.ctx.share(cfg.batch)
         scale = 1 / 255.0 if spec.kind == "gauss" else 1.0
 
@@ -181,8 +184,11 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
                          "clean_targets_used": False},
             "noise": str(spec),
             "sigma": spec.low if spec.kind == "gauss" and not spec.is_range else None,
-            "dev_set": (f"{Path(cfg.dev_images).name}, first {cfg.dev_count} images, "
-                        f"{dev_noise}, seed 0, posterior mean") if cfg.dev_images else None,
+            "dev_set": (None if not cfg.dev_images else
+                        f"{Path(cfg.dev_images).name}, {cfg.dev_count} real noisy/clean pairs "
+                        "spread over the set" if real_dev else
+                        f"{Path(cfg.dev_images).name}, first {cfg.dev_count} images, "
+                        f"{dev_noise}, seed 0, posterior mean"),
         }
 
         def outputs(state: LoopState) -> Outputs:

@@ -4,6 +4,7 @@ Order here is the order in ``edgerestore --help``.
 """
 
 from edgerestore.commands import (
+    adapt,
     add_noise,
     bench,
     compare,
@@ -21,6 +22,6 @@ from edgerestore.commands import (
 )
 
 COMMAND_MODULES = [
-    demo, train, evaluate, export, denoise, restore, models, generate, map_check, macs, bench,
+    demo, train, adapt, evaluate, export, denoise, restore, models, generate, map_check, macs, bench,
     samples, add_noise, compare,
 ]
