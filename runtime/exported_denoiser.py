@@ -124,11 +124,31 @@ class ExportedDenoiser:
         """Denoise ``image`` (HxW or HxWxC, [0, 1]); ``sigma`` in 0-255 units.
 
         For blind-spot models ``sigma=None`` estimates the noise (MAD); AP-BSN, MAP
-        denoisers and DAEs take no level and ignore ``sigma``.
+        denoisers and DAEs take no level and ignore ``sigma``. This is where a caller's
+        image enters, so its range is checked here (0-255 values give garbage output).
         """
         squeeze = np.ndim(image) == 2
         image = validate_image_array(image)
         check_unit_range(image)
+        out = self._denoise(image, sigma, on_tile)
+        return out[:, :, 0] if squeeze else out
+
+    def __call__(self, image: np.ndarray, sigma: float | None) -> np.ndarray:
+        """The plug-and-play :class:`Denoiser` protocol (``sigma`` in [0, 1] units).
+
+        No range check: the solvers call this on ADMM / HQS iterates (``x + u``), which
+        legitimately leave [0, 1] by more than any slack; the user's image was checked
+        where it entered the solver (:func:`edgerestore.runtime.forward.observation`).
+        """
+        squeeze = np.ndim(image) == 2
+        image = validate_image_array(image, "denoiser input")
+        out = self._denoise(image, None if sigma is None or not self.takes_level
+                            else sigma * 255.0, None)
+        return out[:, :, 0] if squeeze else out
+
+    def _denoise(self, image: np.ndarray, sigma: float | None,
+                 on_tile: Callable[[], None] | None) -> np.ndarray:
+        """Denoise a validated HxWxC array of any range, tile by tile."""
         if image.shape[2] != self.channels:
             raise InputError(f"{self.path.name} takes {self.channels}-channel images, "
                              f"got {image.shape[2]} channels")
@@ -136,15 +156,9 @@ class ExportedDenoiser:
         level = None
         if self.takes_level:
             level = self.resolve_sigma(image, sigma) / 255.0
-        out = run_tiled(image, lambda tile: self._run_tile(tile, level), tile=self.tile,
-                        halo=self.halo, blend=self.blend, fixed=self.fixed_tile is not None,
-                        align=self.align, on_tile=on_tile)
-        return out[:, :, 0] if squeeze else out
-
-    def __call__(self, image: np.ndarray, sigma: float | None) -> np.ndarray:
-        """The plug-and-play :class:`Denoiser` protocol (``sigma`` in [0, 1] units)."""
-        return self.denoise(image, None if sigma is None or not self.takes_level
-                            else sigma * 255.0)
+        return run_tiled(image, lambda tile: self._run_tile(tile, level), tile=self.tile,
+                         halo=self.halo, blend=self.blend, fixed=self.fixed_tile is not None,
+                         align=self.align, on_tile=on_tile)
 
     def _run_tile(self, tile: np.ndarray, level: float | None) -> np.ndarray:
         batch = tile[None] if self.layout == "NHWC" else tile.transpose(2, 0, 1)[None]

@@ -21,7 +21,7 @@ import numpy as np
 
 from edgerestore.errors import InputError
 from edgerestore.runtime.blur import apply_otf
-from edgerestore.runtime.image_io import validate_image_array
+from edgerestore.runtime.image_io import check_unit_range, validate_image_array
 
 __all__ = ["Denoising", "ForwardModel", "Inpainting", "conjugate_gradient", "observation",
            "positive_int"]
@@ -169,8 +169,15 @@ def conjugate_gradient(normal: Callable[[np.ndarray], np.ndarray],
 
 
 def observation(y: np.ndarray, what: str = "observation") -> np.ndarray:
-    """``y`` validated as an image array, as float64 HxWxC."""
-    return validate_image_array(y, what).astype(np.float64)
+    """``y`` validated as an image array in [0, 1] units, as float64 HxWxC.
+
+    This is where a caller's image enters every solver, so the intensity range is
+    checked here (a 0-255 array would be restored as garbage) and not on the denoiser
+    calls inside the loop, whose iterates legitimately leave [0, 1].
+    """
+    y = validate_image_array(y, what)
+    check_unit_range(y, what)
+    return y.astype(np.float64)
 
 
 def positive_int(value: int, name: str) -> int:

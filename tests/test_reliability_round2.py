@@ -1,0 +1,117 @@
+"""One test per defect of the second reliability round (issue 29), each named by its item.
+
+Every test here failed on the code before the fix. Commands run in-process through
+:func:`edgerestore.cli.main`; the packaged exported models stand in where the defect
+was seen with them, tiny ONNX graphs (``make_onnx_denoiser``) elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_onnx_denoiser
+
+from edgerestore.cli import main
+from edgerestore.errors import InputError
+from edgerestore.runtime.image_io import write_image
+
+pytest.importorskip("onnx")
+
+
+def cli(capsys, *argv: str | Path) -> tuple[int, str]:
+    """Exit code and stderr of one in-process command (usage errors included)."""
+    try:
+        code = main([*map(str, argv)])
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+def one_line_error(err: str) -> bool:
+    lines = [line for line in err.splitlines() if line.strip()]
+    return (len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in err
+            and "internal error" not in err)
+
+
+def binary_scene(channels: int = 3, side: int = 32) -> np.ndarray:
+    """Random black-and-white pixels: deblurring them at a low noise level makes the
+    solvers' iterates ring well outside [0, 1] (what the range check on the denoiser
+    call refused)."""
+    rng = np.random.default_rng(1)
+    return (rng.random((side, side, channels)) > 0.5).astype(np.float32)
+
+
+#: A 15-pixel diagonal motion blur.
+MOTION = np.eye(15) / 15
+
+
+@pytest.fixture
+def blurred(tmp_path: Path) -> tuple[Path, Path]:
+    """A blurred, slightly noisy colour photo and its motion kernel (.npy)."""
+    from edgerestore.runtime.blur import blur_circular
+
+    scene = blur_circular(binary_scene(), MOTION)
+    noisy = scene + np.random.default_rng(0).normal(0, 0.002, scene.shape)
+    image = tmp_path / "blurred.png"
+    write_image(image, np.clip(noisy, 0, 1))
+    np.save(tmp_path / "k.npy", MOTION)
+    return image, tmp_path / "k.npy"
+
+
+# --- item 1: exported priors deblur ordinary photos ------------------------------------
+
+@pytest.mark.parametrize(("prior", "options"), [
+    ("blindspot_eff_gauss25_rgb", ["--sigma", "2.55", "--backend", "litert"]),
+    ("blindspot_eff_gauss25_rgb", ["--sigma", "2.55", "--backend", "onnxruntime",
+                                   "--precision", "fp32"]),
+    ("map_rgb", ["--sigma", "0", "--method", "hqs", "--backend", "onnxruntime",
+                 "--precision", "fp32"]),
+])
+def test_item1_exported_priors_deblur_a_photo(capsys, tmp_path, blurred, prior, options):
+    if "litert" in options:
+        pytest.importorskip("ai_edge_litert")
+    image, kernel = blurred
+    code, err = cli(capsys, "deblur", image, "-o", tmp_path / "out.png", "--kernel", kernel,
+                    "--denoiser", prior, "--iters", "6", *options)
+    assert code == 0, err
+    assert (tmp_path / "out.png").is_file()
+
+
+def test_item1_the_solver_protocol_takes_iterates_outside_the_unit_range(tmp_path):
+    from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+
+    den = ExportedDenoiser(make_onnx_denoiser(tmp_path / "grey.onnx", channels=1))
+    iterate = np.linspace(-1.7, 2.9, 16 * 16, dtype=np.float32).reshape(16, 16, 1)
+    np.testing.assert_allclose(den(iterate, 0.04), iterate, atol=1e-6)  # an identity graph
+    with pytest.raises(InputError, match=r"\[0, 1\]"):  # a caller's image is still checked
+        den.denoise(iterate * 255)
+
+
+def test_item1_a_grey_exported_prior_used_per_channel(blurred):
+    from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+    from edgerestore.runtime.image_io import read_image
+    from edgerestore.runtime.packaged import resolve
+    from edgerestore.runtime.pnp import deblur
+
+    grey = ExportedDenoiser(resolve("map_gray", task="prior", channels=1,
+                                    backend="onnxruntime", precision="fp32"))
+
+    def per_channel(image: np.ndarray, sigma: float | None) -> np.ndarray:
+        return np.concatenate([grey(image[:, :, c:c + 1], sigma)
+                               for c in range(image.shape[2])], axis=2)
+
+    image, _ = blurred
+    result = deblur(read_image(image)[0], MOTION, per_channel, sigma_n=0.0, method="hqs",
+                    iters=6, denoiser_sigma=grey.strength)
+    assert result.x.shape == (32, 32, 3) and np.all(np.isfinite(result.x))
+
+
+def test_item1_a_0_255_image_is_refused_where_it_enters_the_solver(tmp_path):
+    from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+    from edgerestore.runtime.pnp import deblur
+
+    den = ExportedDenoiser(make_onnx_denoiser(tmp_path / "prior.onnx"))
+    with pytest.raises(InputError, match=r"observation values span .*\[0, 1\]"):
+        deblur(binary_scene() * 255, np.full((3, 3), 1 / 9), den, sigma_n=0.01, iters=2)
