@@ -13,12 +13,13 @@ Three graphs cover every shipped network:
   reach the exported file, and every accelerator runs those.
 * :class:`RawGraph` (``denoise_raw_prior``): the backbone alone, for runtimes that
   do the Bayesian step in numpy (:mod:`edgerestore.runtime.bayes`) and for debugging.
-* DnCNN (``map_denoiser`` or ``dae``) exports as it is: plain convs and ReLUs.
-* AP-BSN (:class:`~edgerestore.models.pd_blindspot.PDBlindSpotNet`, task
-  ``denoise_direct``) exports its whole eval-mode inference as it is: pixel-shuffle
-  downsampling at the inference stride (rank-4 reshapes and transposes), the
-  backbone, the inverse shuffle, then R3's passes with the fixed mask pattern as a
-  constant. Image in, image out, no noise-level input (it models no noise level).
+* Every other :class:`~edgerestore.models.image_network.DenoisingNetwork` exports as it
+  is, under the task it states: DnCNN (``map_denoiser`` or ``dae``: plain convs and
+  ReLUs), AP-BSN (:class:`~edgerestore.models.pd_blindspot.PDBlindSpotNet`,
+  ``denoise_direct``: its whole eval-mode inference, pixel-shuffle downsampling at the
+  inference stride as rank-4 reshapes and transposes, the backbone, the inverse
+  shuffle, then R3's passes with the fixed mask pattern as a constant; image in, image
+  out, no noise-level input since it models no noise level).
 
 :class:`NHWC` wraps any of them with channel-last image input/output: Android
 bitmaps and the LiteRT GPU delegate are channel-last, so a permute in the graph
@@ -34,14 +35,9 @@ from torch import Tensor, nn
 
 from edgerestore.errors import InputError, ModelFileError
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
-from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.gaussian_head import POISSON_SIGNAL_FLOOR
-from edgerestore.models.laine_unet import LaineBlindSpotUNet
-from edgerestore.models.pd_blindspot import PDBlindSpotNet
+from edgerestore.models.image_network import DenoisingNetwork
 from edgerestore.runtime.bayes import COV_EPS, NOISE_VAR_FLOOR
-
-#: Laine's U-Net pads to a square whose side is a multiple of this (five 2x2 poolings).
-LAINE_MULTIPLE = 32
 
 
 class GaussianPosterior(nn.Module):
@@ -191,7 +187,7 @@ class GraphSpec:
     channels: int
     out_channels: int
     layout: str
-    #: Laine's U-Net: square inputs whose side is a multiple of this; else None (any HxW).
+    #: Square inputs whose side is a multiple of this (Laine's U-Net: 32); else None (any HxW).
     square_multiple: int | None
 
     @property
@@ -215,45 +211,38 @@ class GraphSpec:
 
 def build_graph(model: nn.Module, config: dict, *, raw: bool = False,
                 nhwc: bool = False) -> GraphSpec:
-    """The graph to export for a loaded network (see the module docstring)."""
+    """The graph to export for a loaded network (see the module docstring).
+
+    Only a blind-spot denoiser's graph is rewritten (its Bayesian step, or ``raw``: the
+    backbone alone); every other denoising network is exported as it is.
+    """
     arch = config.get("arch")
+    if not isinstance(model, DenoisingNetwork):
+        raise ModelFileError(f"a {arch} network cannot be exported on its own; export the "
+                             "denoiser file that contains it")
+    channels = out_channels = model.in_channels
     if isinstance(model, BlindSpotDenoiser):
-        square = LAINE_MULTIPLE if isinstance(model.backbone, LaineBlindSpotUNet) else None
         if raw:
             module: nn.Module = RawGraph(model)
             task, inputs, output = "denoise_raw_prior", ("noisy",), "raw"
             out_channels = model.backbone.out_channels
-        elif model.sigma_mode in ("global", "estimated"):
+        elif model.task == "denoise_direct":  # a learned level, computed in the graph
             module = LearnedLevelGraph(model)
-            task, inputs, output = "denoise_direct", ("noisy",), "denoised"
-            out_channels = model.channels
+            task, inputs, output = model.task, ("noisy",), "denoised"
         else:  # known, or measured by the runtime (numpy) before the graph runs
             module = PosteriorMeanGraph(model)
             level = "sigma" if model.noise_model == "gauss" else "lambda"
-            task, inputs, output = "denoise_posterior", ("noisy", level), "denoised"
-            out_channels = model.channels
-        channels = model.channels
-    elif isinstance(model, DnCNN):
-        if raw:
-            raise InputError("--raw applies to blind-spot models; a DnCNN has no prior head")
-        module, square = model, None
-        task = "dae" if model.role == "dae" else "map_denoiser"
-        inputs, output, channels, out_channels = ("noisy",), "denoised", model.channels, \
-            model.channels
-    elif isinstance(model, PDBlindSpotNet):
-        if raw:
-            raise InputError("--raw applies to Gaussian-head blind-spot models; AP-BSN "
-                             "outputs the denoised image itself")
-        if isinstance(model.backbone, LaineBlindSpotUNet):
-            raise ModelFileError("AP-BSN export supports the dilated blind-spot backbone "
-                                 "(Laine's U-Net needs square inputs that PD would halve)")
-        module, square = model, None
-        task, inputs, output = "denoise_direct", ("noisy",), "denoised"
-        channels = out_channels = model.channels
+            task, inputs, output = model.task, ("noisy", level), "denoised"
     else:
-        raise ModelFileError(f"a {arch} network cannot be exported on its own; export the "
-                             "blind-spot denoiser or DnCNN file that contains it")
+        if raw:
+            raise InputError(f"--raw applies to blind-spot models with a Gaussian prior head; "
+                             f"a {arch} network outputs the denoised image itself")
+        if model.square_multiple:
+            raise ModelFileError(f"a {arch} network with a square-only backbone cannot be "
+                                 "exported (AP-BSN supports the dilated blind-spot backbone: "
+                                 "Laine's U-Net needs square inputs that PD would halve)")
+        module, task, inputs, output = model, model.task, ("noisy",), "denoised"
     if nhwc:
         module = NHWC(module)
     return GraphSpec(module.eval(), task, inputs, output, channels, out_channels,
-                     "NHWC" if nhwc else "NCHW", square)
+                     "NHWC" if nhwc else "NCHW", model.square_multiple)

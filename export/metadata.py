@@ -6,7 +6,10 @@ names and layout, value range, tile size or dynamic shape, the receptive field a
 tiler needs as overlap, the multiple tile origins must be (``tile_align``: AP-BSN's
 stride and R3 mask period), the noise model and the sigma it was trained at. Provenance
 (sha256 of the source weights and of its training card, tool versions, precision,
-opset, quantiser) makes a file traceable to the run that made it.
+opset, quantiser) makes a file traceable to the run that made it. The network's own
+facts (receptive field, tile alignment, square multiple, task, assumed training noise)
+are asked of the model (:mod:`edgerestore.models.image_network`), never re-derived here
+from its config.
 
 The reader lives in :mod:`edgerestore.runtime.model_metadata` (torch-free); this
 module builds the card and writes it into ONNX ``metadata_props``, into the TFLite
@@ -23,20 +26,15 @@ from typing import Any
 
 from edgerestore.console import log
 from edgerestore.export.graph import GraphSpec
-from edgerestore.models import pd_blindspot
+from edgerestore.models.image_network import DenoisingNetwork
 from edgerestore.runtime.atomic import atomic_write
 from edgerestore.runtime.model_metadata import METADATA_KEY, sidecar_path
 from edgerestore.runtime.noise import NoiseSpec
-from edgerestore.runtime.sigma_estimate import level_stride
 
 SCHEMA_VERSION = 1
 #: Distributions whose versions every card records (absent ones are left out).
 TOOLS = ("edgerestore", "torch", "onnx", "onnxruntime", "onnxslim", "onnxconverter-common",
          "onnxscript", "litert-torch", "ai-edge-litert", "ai-edge-quantizer")
-#: Training level assumed for a DnCNN whose card records none (the MAP-denoiser paper's).
-DEFAULT_DNCNN_SIGMA = 11.0
-#: ... and for a blind-spot model whose card records no noise at all.
-DEFAULT_BLINDSPOT_NOISE = "gauss:25"
 
 
 def tool_versions() -> dict[str, str]:
@@ -50,64 +48,44 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-def training_noise(config: dict[str, Any], card: dict[str, Any]) -> NoiseSpec:
-    """The noise the network was trained on, from its card (with a logged default)."""
-    if config.get("arch") == "dncnn":
-        sigma = card.get("sigma")
-        if not isinstance(sigma, (int, float)) or isinstance(sigma, bool) or sigma <= 0:
-            log.warning("model card records no training sigma; assuming %g/255",
-                        DEFAULT_DNCNN_SIGMA)
-            sigma = DEFAULT_DNCNN_SIGMA
-        return NoiseSpec("gauss", float(sigma), float(sigma))
+def training_noise(model: DenoisingNetwork, card: dict[str, Any]) -> NoiseSpec:
+    """The noise the network was trained on, from its training card.
+
+    The card's ``noise`` spec (blind-spot training writes it), else its ``sigma`` for a
+    Gaussian-noise model (MAP / DAE training writes only that), else what the network
+    assumes (:attr:`DenoisingNetwork.assumed_training_noise`, logged).
+    """
     if isinstance(card.get("noise"), str):
         return NoiseSpec.parse(card["noise"])
-    if isinstance(card.get("sigma"), (int, float)) and config.get("noise_model") == "gauss":
-        return NoiseSpec("gauss", float(card["sigma"]), float(card["sigma"]))
-    log.warning("model card records no training noise; assuming %s", DEFAULT_BLINDSPOT_NOISE)
-    return NoiseSpec.parse(DEFAULT_BLINDSPOT_NOISE)
-
-
-def receptive_field(config: dict[str, Any]) -> int | None:
-    """Side of the input window one output pixel sees: the overlap a tiler needs.
-
-    ``None`` for Laine's U-Net, whose five poolings make it see (nearly) the whole tile.
-    AP-BSN widens its backbone's window by the inference stride and by R3's second pass.
-    """
-    backbone = config.get("backbone", config)
-    if backbone.get("arch") == "dilated_blindspot":
-        field = 4 * int(backbone["depth"]) - 1
-    elif backbone.get("arch") == "dncnn":
-        field = 2 * int(backbone["depth"]) + 1
-    else:
-        return None
-    if config.get("arch") == "pd_blindspot":
-        return pd_blindspot.receptive_field(field, int(config["infer_stride"]),
-                                            int(config["r3_steps"]))
-    return field
-
-
-def tile_align(config: dict[str, Any]) -> int:
-    """Tile origins that keep a tiled run equal to a whole-image one are multiples of
-    this: 1 for plain conv nets, AP-BSN's stride and R3 mask period (see there)."""
-    if config.get("arch") == "pd_blindspot":
-        return pd_blindspot.tile_align(int(config["infer_stride"]), int(config["r3_steps"]))
-    return 1
+    sigma = card.get("sigma")
+    if (model.noise_model == "gauss" and isinstance(sigma, (int, float))
+            and not isinstance(sigma, bool) and sigma > 0):
+        return NoiseSpec("gauss", float(sigma), float(sigma))
+    log.warning("model card records no training noise; assuming %s",
+                model.assumed_training_noise)
+    return NoiseSpec.parse(model.assumed_training_noise)
 
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build_card(*, spec: GraphSpec, config: dict[str, Any], card: dict[str, Any],
+def build_card(*, spec: GraphSpec, model: DenoisingNetwork, card: dict[str, Any],
                weights: Path, fmt: str, precision: str, tile: tuple[int, int] | None,
                opset: int | None = None, quantization: dict[str, Any] | None = None,
                ) -> dict[str, Any]:
-    """The JSON card of one exported file (see the module docstring for the fields)."""
-    noise = training_noise(config, card)
+    """The JSON card of one exported file (see the module docstring for the fields).
+
+    What the network is (receptive field, tile alignment, square multiple, noise-level
+    stride) is asked of ``model``; provenance comes from the files.
+    """
+    config = model.config()
+    noise = training_noise(model, card)
     level_input = spec.level_input
     card_file = weights.with_suffix(".json")
     if tile is None:
-        shape = "square, side a multiple of 32" if spec.square_multiple else "any"
+        shape = (f"square, side a multiple of {spec.square_multiple}" if spec.square_multiple
+                 else "any")
     else:
         shape = f"fixed {tile[0]}x{tile[1]}"
     return {
@@ -128,8 +106,8 @@ def build_card(*, spec: GraphSpec, config: dict[str, Any], card: dict[str, Any],
         "dynamic_shape": tile is None,
         "input_shape": shape,
         "square_multiple": spec.square_multiple,
-        "receptive_field": receptive_field(config),
-        "tile_align": tile_align(config),
+        "receptive_field": model.receptive_field,
+        "tile_align": model.tile_align,
         "noise": {
             "model": noise.kind,
             "spec": str(noise),
@@ -142,7 +120,7 @@ def build_card(*, spec: GraphSpec, config: dict[str, Any], card: dict[str, Any],
             ("noise std in [0, 1] units" if level_input == "sigma" else "lambda"),
             "sigma_mode": config.get("sigma_mode"),
             # The sub-image stride of the runtime's MAD estimate when no sigma is given.
-            "sigma_estimate_stride": level_stride(config.get("sigma_mode")),
+            "sigma_estimate_stride": model.estimate_stride,
         },
         "source": {
             "weights": weights.name,

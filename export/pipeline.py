@@ -106,7 +106,7 @@ class Model:
                                  f"valid JSON ({exc})") from exc
         self.spec: GraphSpec = build_graph(self.module, self.config, raw=opts.raw,
                                            nhwc=opts.nhwc)
-        self.noise = metadata.training_noise(self.config, self.card)
+        self.noise = metadata.training_noise(self.module, self.card)
         self.level = level_value(self.noise, (self.noise.low + self.noise.high) / 2)
         self.stem = opts.weights.stem + ("_raw" if opts.raw else "") + \
             ("_nhwc" if opts.nhwc else "")
@@ -119,7 +119,7 @@ class Model:
         return self._onnx_fp32
 
     def card_for(self, opts: ExportOptions, item: Exported, **extra: Any) -> dict[str, Any]:
-        return metadata.build_card(spec=self.spec, config=self.config, card=self.card,
+        return metadata.build_card(spec=self.spec, model=self.module, card=self.card,
                                    weights=opts.weights, fmt=item.fmt,
                                    precision=item.precision, tile=item.tile, **extra)
 

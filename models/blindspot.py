@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edgerestore.errors import InputError
+from edgerestore.models.image_network import ImageNetwork
 
 _SLOPE = 0.1
 #: Index of the centre tap in a row-major flattened 3x3 kernel.
@@ -102,7 +103,7 @@ def _check_widths(**widths: int | tuple[int, ...]) -> None:
             raise InputError(f"{name} must be positive integers, got {value!r}")
 
 
-class DilatedBlindSpotNet(nn.Module):
+class DilatedBlindSpotNet(ImageNetwork):
     """Honzátko et al.'s blind-spot denoiser: conv trunk + centreless dilated branches.
 
     ``depth`` is the number of branches (trunk levels 0 .. depth-1, level 0 being

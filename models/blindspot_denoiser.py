@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from edgerestore.errors import InputError
 from edgerestore.models import gaussian_head
+from edgerestore.models.image_network import DenoisingNetwork, ImageNetwork
 from edgerestore.runtime.sigma_estimate import estimate_sigma, level_stride
 
 SigmaMode = Literal["known", "global", "estimated", "measured"]
@@ -59,10 +60,14 @@ class NoiseLevelEstimator(nn.Module):
         return self.net(noisy).mean(dim=(1, 2, 3))
 
 
-class BlindSpotDenoiser(nn.Module):
-    """Backbone + Gaussian prior head + noise model (+ noise-level learning)."""
+class BlindSpotDenoiser(DenoisingNetwork):
+    """Backbone + Gaussian prior head + noise model (+ noise-level learning).
 
-    def __init__(self, backbone: nn.Module, channels: int, noise_model: NoiseModel = "gauss",
+    Its receptive field, tile alignment and square multiple are the backbone's: the
+    Bayesian step is per pixel.
+    """
+
+    def __init__(self, backbone: ImageNetwork, channels: int, noise_model: NoiseModel = "gauss",
                  sigma_mode: SigmaMode = "known") -> None:
         super().__init__()
         if noise_model not in ("gauss", "poisson"):
@@ -84,6 +89,33 @@ class BlindSpotDenoiser(nn.Module):
             with torch.no_grad():
                 self.estimator.net[-1].bias.fill_(init)
 
+    @property
+    def in_channels(self) -> int:
+        return self.channels
+
+    @property
+    def receptive_field(self) -> int | None:
+        return self.backbone.receptive_field
+
+    @property
+    def tile_align(self) -> int:
+        return self.backbone.tile_align
+
+    @property
+    def square_multiple(self) -> int | None:
+        return self.backbone.square_multiple
+
+    @property
+    def task(self) -> str:
+        """``denoise_direct`` when the level is learned (the graph computes it), else
+        ``denoise_posterior``: the runtime passes the level it is given or measures."""
+        return "denoise_direct" if self.sigma_mode in ("global", "estimated") else \
+            "denoise_posterior"
+
+    @property
+    def estimate_stride(self) -> int:
+        return level_stride(self.sigma_mode)
+
     def forward(self, noisy: Tensor) -> Tensor:
         """Raw prior parameters [B, K, H, W] (K = 9 RGB, 2 grey)."""
         return self.backbone(noisy)
@@ -93,17 +125,22 @@ class BlindSpotDenoiser(nn.Module):
         return level.square() if self.noise_model == "gauss" else level
 
     def estimated_level(self, noisy: Tensor) -> Tensor:
-        """The learned (or measured) noise level per image (sigma in [0,1] units, or lambda)."""
-        if self.sigma_mode == "measured":
-            images = noisy.detach().float().permute(0, 2, 3, 1).cpu().numpy()
-            stride = level_stride(self.sigma_mode)
-            return torch.tensor([estimate_sigma(im, stride) for im in images],
-                                device=noisy.device)
+        """The model's own noise level per image (sigma in [0,1] units, or lambda).
+
+        Learned for ``global`` / ``estimated``; measured by the MAD estimate at
+        :attr:`estimate_stride` for ``measured``, and for ``known`` too, where training
+        is told the level: that is what a runtime does when a user gives none.
+        """
         if self.sigma_mode == "global":
             return self.log_level.exp().expand(noisy.shape[0])
         if self.sigma_mode == "estimated":
             return self.estimator(noisy).exp()
-        raise InputError("this model was trained with known noise and has no estimator")
+        if self.noise_model != "gauss":
+            raise InputError("the MAD estimate measures Gaussian noise; give this "
+                             f"{self.noise_model}-noise model its level")
+        images = noisy.detach().float().permute(0, 2, 3, 1).cpu().numpy()
+        return torch.tensor([estimate_sigma(im, self.estimate_stride) for im in images],
+                            device=noisy.device)
 
     def loss(self, noisy: Tensor, level: Tensor | None) -> Tensor:
         """Laine's negative log-likelihood of the noisy batch (no clean data involved).
@@ -128,7 +165,8 @@ class BlindSpotDenoiser(nn.Module):
     @torch.no_grad()
     def denoise(self, noisy: Tensor, level: Tensor | None = None,
                 mode: Literal["posterior", "prior"] = "posterior") -> Tensor:
-        """Posterior mean with the given (or else learned) level, or the prior mean."""
+        """Posterior mean with the given (or else its own, :meth:`estimated_level`)
+        level, or the prior mean."""
         raw = self(noisy).float()
         if mode == "prior":
             return gaussian_head.prior_mean(raw)

@@ -11,13 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from edgerestore.errors import InputError
+from edgerestore.models.image_network import DenoisingNetwork
+from edgerestore.runtime.presets import MAP_DENOISER_SIGMA
 
 
-class DnCNN(nn.Module):
+class DnCNN(DenoisingNetwork):
     """Residual plain-conv denoiser; any H x W, 'same' zero padding."""
+
+    #: Trained on Gaussian noise, at one level it is not told at inference (fixed strength).
+    noise_model = "gauss"
+    #: The MAP-denoiser paper's level, for a card that records none.
+    assumed_training_noise = f"gauss:{MAP_DENOISER_SIGMA * 255:g}"
 
     def __init__(self, channels: int = 3, depth: int = 17, width: int = 64,
                  role: str = "denoiser") -> None:
@@ -32,8 +40,27 @@ class DnCNN(nn.Module):
         self.body = nn.Sequential(*layers)
         self.channels, self.depth, self.width, self.role = channels, depth, width, role
 
+    @property
+    def in_channels(self) -> int:
+        return self.channels
+
+    @property
+    def receptive_field(self) -> int:
+        """``depth`` 3x3 convs: each widens the window by 2."""
+        return 2 * self.depth + 1
+
+    @property
+    def task(self) -> str:
+        """A DAE prior or a MAP denoiser: both image in, image out at one fixed strength."""
+        return "dae" if self.role == "dae" else "map_denoiser"
+
     def forward(self, x: Tensor) -> Tensor:
         return x - self.body(x)
+
+    @torch.no_grad()
+    def denoise(self, noisy: Tensor, level: Tensor | None = None) -> Tensor:
+        """The forward pass: a fixed-strength denoiser ignores ``level``."""
+        return self(noisy)
 
     def init_for_training(self) -> None:
         """He (Kaiming) init of the hidden convs, zeros for the last: start as the identity.

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edgerestore.errors import InputError
+from edgerestore.models.image_network import ImageNetwork
 
 _SLOPE = 0.1
 _LEVELS = 5
@@ -64,8 +65,12 @@ def _he_init(conv: nn.Conv2d, gain: float = math.sqrt(2.0)) -> None:
     nn.init.zeros_(conv.bias)
 
 
-class LaineBlindSpotUNet(nn.Module):
+class LaineBlindSpotUNet(ImageNetwork):
     """Laine et al.'s four-rotation blind-spot U-Net (see the module docstring)."""
+
+    #: Five 2x2 poolings and four rotations: square sides that are multiples of 32 are
+    #: not padded (``forward`` pads any other size up to one).
+    square_multiple = _MULTIPLE
 
     def __init__(
         self,
@@ -110,6 +115,11 @@ class LaineBlindSpotUNet(nn.Module):
             if isinstance(module, nn.Conv2d):
                 _he_init(module)
         _he_init(head[-1], gain=1.0)
+
+    @property
+    def receptive_field(self) -> None:
+        """None: five poolings make each output see (nearly) the whole padded square."""
+        return None
 
     def _unet(self, x: Tensor) -> Tensor:
         """The upward-looking U-Net on the rotated batch (side a multiple of 32)."""

@@ -53,6 +53,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edgerestore.errors import InputError
+from edgerestore.models.image_network import DenoisingNetwork, ImageNetwork
 from edgerestore.models.state_match import LayerMismatch, load_matching
 
 #: The paper's settings: training stride 5, inference stride 2, R3 with 8 passes at 0.16.
@@ -60,7 +61,8 @@ TRAIN_STRIDE, INFER_STRIDE, R3_STEPS, R3_PROB = 5, 2, 8, 0.16
 #: Seed of R3's replacement masks (inference is deterministic).
 R3_SEED = 0
 #: Side of R3's mask pattern: the mask of pixel (i, j) is the pattern's (i mod P, j mod P).
-#: Small, because a tiler's tile origins must be multiples of it (:func:`tile_align`);
+#: Small, because a tiler's tile origins must be multiples of it
+#: (:attr:`PDBlindSpotNet.tile_align`);
 #: the pattern repeating every 32 pixels does not matter, it only picks which pixels
 #: R3 replaces.
 R3_PERIOD = 32
@@ -111,31 +113,18 @@ def pad_to_multiple(x: Tensor, stride: int) -> Tensor:
     return F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
 
 
-def tile_align(infer_stride: int, r3_steps: int) -> int:
-    """Tile origins must be multiples of this for a tiled run to equal a whole-image
-    one: the inference stride (same sub-images) and, with R3, its mask period."""
-    return math.lcm(infer_stride, R3_PERIOD) if r3_steps else infer_stride
-
-
-def receptive_field(backbone_field: int, infer_stride: int, r3_steps: int) -> int:
-    """Side of the input window one inference output pixel depends on.
-
-    The backbone (window ``backbone_field``) at stride ``s`` sees ``s (field - 1) + 1``
-    pixels; R3 runs the backbone again on that output, widening it by ``field - 1``.
-    """
-    pd = infer_stride * (backbone_field - 1) + 1
-    return pd + (backbone_field - 1 if r3_steps else 0)
-
-
 def _check_stride(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 16:
         raise InputError(f"{name} must be an integer in [1, 16], got {value!r}")
 
 
-class PDBlindSpotNet(nn.Module):
+class PDBlindSpotNet(DenoisingNetwork):
     """A blind-spot backbone (image -> image, ``channels`` in and out) inside AP-BSN's PD."""
 
-    def __init__(self, backbone: nn.Module, channels: int, train_stride: int = TRAIN_STRIDE,
+    #: No noise model: it removes the noise it sees, with no level input.
+    noise_model = None
+
+    def __init__(self, backbone: ImageNetwork, channels: int, train_stride: int = TRAIN_STRIDE,
                  infer_stride: int = INFER_STRIDE, r3_steps: int = R3_STEPS,
                  r3_prob: float = R3_PROB) -> None:
         super().__init__()
@@ -157,6 +146,40 @@ class PDBlindSpotNet(nn.Module):
         # Rebuilt from the seed, never saved: weights files hold the backbone only.
         self.register_buffer("r3_mask", r3_masks(r3_steps, channels, self.r3_prob),
                              persistent=False)
+
+    @property
+    def in_channels(self) -> int:
+        return self.channels
+
+    @property
+    def receptive_field(self) -> int | None:
+        """Side of the input window one inference output pixel depends on.
+
+        The backbone (window ``f``) at stride ``s`` sees ``s (f - 1) + 1`` pixels; R3 runs
+        the backbone again on that output, widening it by ``f - 1``.
+        """
+        field = self.backbone.receptive_field
+        if field is None:
+            return None
+        return self.infer_stride * (field - 1) + 1 + (field - 1 if self.r3_steps else 0)
+
+    @property
+    def tile_align(self) -> int:
+        """The inference stride (a tile then holds the same sub-images) and, with R3, its
+        mask period (the same masks), times the backbone's own alignment."""
+        own = math.lcm(self.infer_stride, R3_PERIOD) if self.r3_steps else self.infer_stride
+        return math.lcm(own, self.infer_stride * self.backbone.tile_align)
+
+    @property
+    def square_multiple(self) -> int | None:
+        """A square-only backbone needs that multiple on the sub-images, so ``stride`` times
+        it on the image (R3's full-resolution passes then get a multiple too)."""
+        inner = self.backbone.square_multiple
+        return None if inner is None else self.infer_stride * inner
+
+    @property
+    def task(self) -> str:
+        return "denoise_direct"
 
     def blind_spot(self, x: Tensor, stride: int) -> Tensor:
         """The backbone on the stride-``stride`` sub-images, reassembled: [B, C, H, W].

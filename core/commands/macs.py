@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from edgerestore import argtypes
-from edgerestore.errors import require
+from edgerestore.errors import InputError, require
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=argtypes.int_range(1, 16384), nargs=2, default=(256, 256),
                    metavar=("H", "W"),
                    help="input size for the totals (default 256 256)")
-    p.add_argument("--channels", type=int, choices=(1, 3), default=3)
+    p.add_argument("--channels", type=int, choices=(1, 3), default=3,
+                   help="image channels of the two reference networks (weights files say "
+                        "their own)")
     p.add_argument("--no-reference", action="store_true",
                    help="only the given models, not the two reference networks")
     p.set_defaults(func=run)
@@ -30,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     require("torch", package="torch", extra="train", purpose="counting MACs")
     from edgerestore.models import gaussian_head
     from edgerestore.models.blindspot import DilatedBlindSpotNet
+    from edgerestore.models.image_network import ImageNetwork
     from edgerestore.models.laine_unet import LaineBlindSpotUNet
     from edgerestore.models.macs import count, format_table
     from edgerestore.models.weights_io import load_weights
@@ -44,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
                      count(LaineBlindSpotUNet(args.channels, outputs), args.channels, h, w)))
     for path in args.model:
         model, config = load_weights(path)
-        channels = config.get("channels", args.channels)
-        rows.append((path.stem, count(model, channels, h, w)))
+        if not isinstance(model, ImageNetwork):
+            raise InputError(f"{path}: a {config.get('arch')} network does not map images to "
+                             "images; macs counts image networks")
+        rows.append((path.stem, count(model, model.in_channels, h, w)))
     print(format_table(rows))
     return 0
