@@ -8,12 +8,12 @@ run on the torch-free runtime; ``.safetensors`` imports torch lazily, only when 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from edgerestore.console import log
 from edgerestore.errors import ModelFileError, require
+from edgerestore.runtime.model_card import read_json_object
 from edgerestore.runtime.packaged import MODEL_SUFFIXES
 
 if TYPE_CHECKING:
@@ -77,9 +77,9 @@ def load_dae_prior(denoiser: Path, loaded: LoadedDenoiser, dae: Path | None, dev
     """
     path = dae
     if path is None:
-        card = denoiser.with_suffix(".json")  # read by hand: the runtime has no torch
-        named = json.loads(card.read_text()).get("dae") if card.is_file() else None
-        if named and (denoiser.parent / named).is_file():
+        card = denoiser.with_suffix(".json")  # read here: weights_io would import torch
+        named = read_json_object(card, "model card").get("dae") if card.is_file() else None
+        if isinstance(named, str) and named and (denoiser.parent / named).is_file():
             path = denoiser.parent / named
             log.info("DMSP prior: %s (the DAE named in %s)", path, card.name)
         else:

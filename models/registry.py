@@ -19,6 +19,7 @@ from edgerestore.models.dde import DensityConv, DensityMLP, GeneratorMLP
 from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.laine_unet import LaineBlindSpotUNet
 from edgerestore.models.pd_blindspot import PDBlindSpotNet
+from edgerestore.runtime.model_card import json_kind
 
 
 def build_blindspot_denoiser(backbone: dict[str, Any], channels: int,
@@ -49,13 +50,34 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def build_model(config: dict) -> nn.Module:
-    """A freshly initialised module for ``config`` (as written by its ``config()``)."""
-    kwargs = dict(config)
-    arch = kwargs.pop("arch", None)
+#: Architectures that wrap another network, whose config sits under ``"backbone"``.
+WRAPPERS = ("blindspot_denoiser", "pd_blindspot")
+
+
+def check_config(config: object, source: str = "model config") -> None:
+    """Refuse a config that is no object or names an unknown architecture (its backbone's too).
+
+    Some callers read a stored config without building it (``train --init-from`` takes
+    ``config["backbone"]["arch"]``), so the structure is checked where the config is
+    read, and a hand-edited file is one :class:`ModelFileError`, never a KeyError.
+    """
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{source}: the model config is {json_kind(config)}, "
+                             "not a JSON object")
+    arch = config.get("arch")
     if not isinstance(arch, str) or arch not in ARCHITECTURES:
         known = ", ".join(sorted(ARCHITECTURES))
-        raise ModelFileError(f"unknown architecture {arch!r} in model config (known: {known})")
+        raise ModelFileError(f"{source}: unknown architecture {arch!r} in the model config "
+                             f"(known: {known})")
+    if arch in WRAPPERS:
+        check_config(config.get("backbone"), source)
+
+
+def build_model(config: dict) -> nn.Module:
+    """A freshly initialised module for ``config`` (as written by its ``config()``)."""
+    check_config(config)
+    kwargs = dict(config)
+    arch = kwargs.pop("arch")
     _check_sizes(arch, kwargs)
     try:
         return ARCHITECTURES[arch](**kwargs)

@@ -166,7 +166,7 @@ def previous_lineage(init_from: str | None) -> list[dict[str, Any]]:
 
     card = load_card(init_from)
     if isinstance(card.get("lineage"), list):
-        return [dict(stage) for stage in card["lineage"]]
+        return [dict(stage) for stage in card["lineage"] if isinstance(stage, dict)]
     training = card.get("training", {}) if isinstance(card.get("training"), dict) else {}
     # Cards written before the engine: DDE generators said samples_seen / data.
     return [{"command": card.get("command", ""),

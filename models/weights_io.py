@@ -20,8 +20,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from edgerestore.errors import ModelFileError
-from edgerestore.models.registry import build_model
+from edgerestore.models.registry import build_model, check_config
 from edgerestore.runtime.atomic import atomic_write
+from edgerestore.runtime.model_card import json_object, read_json_object
 
 CONFIG_KEY = "edgerestore_config"
 
@@ -64,7 +65,9 @@ def read_config(path: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"{path}: not a valid safetensors file ({exc})") from exc
     if CONFIG_KEY not in meta:
         raise ModelFileError(f"{path}: has no edgerestore config; not one of our weights files")
-    return json.loads(meta[CONFIG_KEY])
+    config = json_object(meta[CONFIG_KEY], str(path), "its edgerestore config")
+    check_config(config, str(path))
+    return config
 
 
 def load_weights(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
@@ -89,6 +92,7 @@ def load_weights(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict
 
 
 def load_card(path: str | Path) -> dict[str, Any]:
-    """The JSON card of a weights file ({} if it has none)."""
+    """The JSON card of a weights file ({} if it has none; a card that is no JSON object
+    is a :class:`ModelFileError`)."""
     card = card_path(path)
-    return json.loads(card.read_text()) if card.exists() else {}
+    return read_json_object(card, "model card") if card.exists() else {}

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from edgerestore.errors import ModelFileError
+from edgerestore.errors import ModelFileError, one_line
 
 DENOISER_TASKS = ("denoise_posterior", "denoise_raw_prior", "denoise_direct", "map_denoiser",
                   "dae")
@@ -182,3 +183,36 @@ def parse_card_text(text: str | bytes, source: str) -> ModelCard:
         raise ModelFileError(f"{source}: its edgerestore metadata is not valid JSON "
                              f"({exc})") from exc
     return parse_card(data, source)
+
+
+def json_object(text: str | bytes, source: str, what: str) -> dict[str, Any]:
+    """``text`` decoded as a JSON object, or one :class:`ModelFileError` naming ``source``.
+
+    Weights configs and cards come back from files anyone can edit: text that is not
+    JSON, or JSON that is no object (a list, a string), must be refused here rather
+    than fail as ``.get`` on a list deep inside a command.
+    """
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{source}: {what} is not valid JSON ({one_line(exc)})") from exc
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{source}: {what} is {json_kind(data)}, not a JSON object")
+    return data
+
+
+def json_kind(value: object) -> str:
+    """What a decoded JSON value is, in JSON's own words (for error messages)."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    kinds = {str: "a string", list: "a list", int: "a number", float: "a number"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
+
+
+def read_json_object(path: str | Path, what: str) -> dict[str, Any]:
+    """The JSON object in file ``path`` (see :func:`json_object`); unreadable is refused too."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path}: cannot read the {what} ({one_line(exc)})") from exc
+    return json_object(text, str(path), what)

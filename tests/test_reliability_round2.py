@@ -115,3 +115,61 @@ def test_item1_a_0_255_image_is_refused_where_it_enters_the_solver(tmp_path):
     den = ExportedDenoiser(make_onnx_denoiser(tmp_path / "prior.onnx"))
     with pytest.raises(InputError, match=r"observation values span .*\[0, 1\]"):
         deblur(binary_scene() * 255, np.full((3, 3), 1 / 9), den, sigma_n=0.01, iters=2)
+
+
+# --- item 2: malformed weights metadata is a model-file error ---------------------------
+
+def tiny_weights(path: Path, config: str | None = None, card: str | None = None) -> Path:
+    """A tiny DnCNN ``.safetensors``; ``config`` replaces its embedded config text,
+    ``card`` writes its card (``NAME.json``) as given."""
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    from edgerestore.models.dncnn import DnCNN
+    from edgerestore.models.weights_io import CONFIG_KEY, save_weights
+
+    torch.manual_seed(0)
+    model = DnCNN(3, depth=3, width=8, role="map")
+    save_weights(model, model.config(), path, {"name": "tiny", "sigma": 11.0})
+    if config is not None:
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
+                  metadata={CONFIG_KEY: config})
+    if card is not None:
+        path.with_suffix(".json").write_text(card)
+    return path
+
+
+BAD_METADATA = {"config_not_json": {"config": "not json {"},
+                "config_a_json_string": {"config": '"dncnn"'},
+                "card_a_json_list": {"card": "[1, 2]"}}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_METADATA))
+@pytest.mark.parametrize("command", ["export", "macs", "deblur", "dmsp", "eval", "train"])
+def test_item2_malformed_weights_metadata_exits_2(capsys, tmp_path, blurred, bad, command):
+    weights = tiny_weights(tmp_path / "w.safetensors", **BAD_METADATA[bad])
+    image, kernel = blurred
+    kernels = tmp_path / "kernels.npz"
+    np.savez(kernels, k=np.load(kernel))
+    # train blindspot reads the config of --init-from, train map its card (its DAE).
+    kind = "map" if bad.startswith("card") else "blindspot"
+    argv = {
+        "export": ["export", "--model", weights, "--out", tmp_path / "ex", "--format", "onnx",
+                   "--precision", "fp32"],
+        "macs": ["macs", "--model", weights, "--no-reference"],
+        "deblur": ["deblur", image, "-o", tmp_path / "o.png", "--kernel", kernel,
+                   "--denoiser", weights, "--iters", "1"],
+        "dmsp": ["deblur", image, "-o", tmp_path / "o.png", "--kernel", kernel,
+                 "--denoiser", weights, "--iters", "1", "--method", "dmsp"],
+        "eval": ["eval", "deblur", "--denoiser", weights, "--images", image.parent,
+                 "--kernels", kernels, "--methods", "admm", "--iters-admm", "1", "--limit", "1"],
+        "train": ["train", kind, "--data", image.parent, "--out", tmp_path / "t.safetensors",
+                  "--init-from", weights, "--steps", "1",
+                  *(["--dae-out", tmp_path / "d.safetensors"] if kind == "map" else [])],
+    }[command]
+    code, err = cli(capsys, *argv)
+    if command == "macs" and bad == "card_a_json_list":
+        assert code == 0, err  # macs reads the weights alone, never the card
+        return
+    assert code == 2 and one_line_error(err), err
+    assert "JSON" in err and "w." in err
