@@ -17,6 +17,7 @@ import os
 import pickle
 import platform
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,8 +122,17 @@ def load_checkpoint(path: Path, settings: dict[str, Any], device: str) -> dict[s
     if not path.exists():
         raise InputError(f"{path}: no checkpoint to resume from")
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError,
+        with warnings.catch_warnings():
+            # torch's note on a foreign pickle protocol: the refusal below says it all.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's message here advises loading with weights_only=False "if you trust the
+        # source": exactly the unsafe path this loader exists to close, so it is not shown.
+        raise InputError(f"{path}: not a readable training checkpoint: not one this version "
+                         "wrote (damaged, or holding objects besides tensors, numbers, text, "
+                         "lists and dicts); refused, nothing in it was run") from exc
+    except (RuntimeError, EOFError, OSError, ValueError,
             AttributeError, ImportError, IndexError, KeyError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: not a readable training checkpoint ({first[:200]})") from exc

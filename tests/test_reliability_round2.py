@@ -173,3 +173,35 @@ def test_item2_malformed_weights_metadata_exits_2(capsys, tmp_path, blurred, bad
         return
     assert code == 2 and one_line_error(err), err
     assert "JSON" in err and "w." in err
+
+
+# --- item 3: the checkpoint refusal in our own words -----------------------------------
+
+class _Planted:
+    """A pickle that would create a file when loaded unsafely."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("content", ["planted", "random"])
+def test_item3_a_foreign_checkpoint_is_refused_in_our_words(tmp_path, recwarn, content):
+    torch = pytest.importorskip("torch")
+    from edgerestore.models.run_state import load_checkpoint
+
+    ckpt = tmp_path / "checkpoint.pt"
+    if content == "planted":
+        torch.save({"settings": {}, "x": _Planted(tmp_path / "RAN")}, ckpt)
+    else:
+        ckpt.write_bytes(np.random.default_rng(0).bytes(300))
+    with pytest.raises(InputError) as caught:
+        load_checkpoint(ckpt, {}, "cpu")
+    message = str(caught.value)
+    assert "not one this version wrote" in message and "refused" in message
+    for torch_advice in ("trust", "weights_only", "can still be loaded", "\x1b"):
+        assert torch_advice not in message
+    assert "\n" not in message and not (tmp_path / "RAN").exists()
+    assert not [w for w in recwarn if "pickle protocol" in str(w.message)]
