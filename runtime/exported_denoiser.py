@@ -51,7 +51,13 @@ class ExportedDenoiser:
     """Run an exported ``.onnx`` / ``.tflite`` denoiser on HxWxC float images in [0, 1]."""
 
     def __init__(self, path: str | Path, options: SessionOptions | None = None, *,
-                 max_tile: int = DEFAULT_MAX_TILE, blend: int = DEFAULT_BLEND) -> None:
+                 max_tile: int = DEFAULT_MAX_TILE, blend: int | None = None) -> None:
+        """``max_tile``: largest tile side of a dynamic-shape model. ``blend``: the
+        cross-fade between tiles, in pixels (see :mod:`~edgerestore.runtime.tiling`);
+        ``None`` is :data:`DEFAULT_BLEND`, narrowed to what the tile leaves room for."""
+        _check_pixels("max_tile", max_tile, 1)
+        if blend is not None:
+            _check_pixels("blend", blend, 0)
         self.session: Session = open_session(path, options)
         card = parse_card(self.metadata, str(path))
         if not card.is_denoiser:
@@ -75,11 +81,26 @@ class ExportedDenoiser:
         self.halo = card.receptive_field // 2 if card.receptive_field else FALLBACK_HALO
         self.align = card.tile_align
         self.tile = self.fixed_tile or (max_tile, max_tile)
-        self.blend = blend
+        self.blend = self._fit_blend(blend)
         self.training_sigma = card.noise.training_sigma
         self.estimate_stride = card.noise.estimate_stride
         self.sigma_range = card.noise.level_range or (None, None)
         self._output_checked = False
+
+    def _fit_blend(self, blend: int | None) -> int:
+        """The blend, checked against the tile: neighbouring tiles overlap by twice the
+        halo plus the blend and must still advance by a pixel (:class:`TilePlan`), so
+        it is at most ``tile - 2 * halo - 1``. A larger one is refused; the default
+        shrinks to fit (a tile with no room at all then fails only on images that need
+        more than one tile, as before)."""
+        room = max(min(self.tile) - 2 * self.halo - 1, 0)
+        if blend is None:
+            return min(DEFAULT_BLEND, room)
+        if blend > room:
+            raise InputError(f"blend must be at most {room} pixels for {self.path.name} "
+                             f"(its {self.tile[0]}x{self.tile[1]} tiles less a {self.halo}-pixel "
+                             f"halo on each side, less 1), got {blend}")
+        return int(blend)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -193,3 +214,11 @@ class ExportedDenoiser:
             raise ModelFileError(f"{self.path}: the model returned {out.dtype} {out.shape} "
                                  f"for a {self.layout} tile; its card promises float {shown}")
         self._output_checked = True
+
+
+def _check_pixels(name: str, value: object, low: int) -> None:
+    """Refuse a tiling size that is not a whole number of pixels >= ``low``: a negative
+    blend gives the tiler's cross-fade a negative length, a broadcast error mid-run."""
+    whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not whole or value < low:
+        raise InputError(f"{name} must be a whole number of pixels >= {low}, got {value!r:.40}")

@@ -205,3 +205,37 @@ def test_item3_a_foreign_checkpoint_is_refused_in_our_words(tmp_path, recwarn, c
         assert torch_advice not in message
     assert "\n" not in message and not (tmp_path / "RAN").exists()
     assert not [w for w in recwarn if "pickle protocol" in str(w.message)]
+
+
+# --- item 4: options that would be ignored or break tiling are refused -------------------
+
+def test_item4_denoise_with_a_map_prior_refuses_sigma(capsys, tmp_path, blurred):
+    image, _ = blurred
+    out = tmp_path / "out.png"
+    code, err = cli(capsys, "denoise", image, "-o", out, "--model", "map_rgb", "--sigma", "25",
+                    "--backend", "onnxruntime", "--precision", "fp32")
+    assert code == 2 and one_line_error(err), err
+    assert "--sigma" in err and "fixed strength" in err and not out.exists()
+    code, err = cli(capsys, "denoise", image, "-o", out, "--model", "map_rgb",
+                    "--backend", "onnxruntime", "--precision", "fp32")
+    assert code == 0, err  # without --sigma the prior denoises as before
+
+
+@pytest.mark.parametrize("blend", [-5, -1, 2.5, True, "16", 10**6, 512 - 2 * 1 - 1 + 1])
+def test_item4_a_blend_outside_its_range_is_refused(tmp_path, blend):
+    from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+
+    model = make_onnx_denoiser(tmp_path / "m.onnx")  # receptive field 3: halo 1
+    with pytest.raises(InputError, match="blend"):
+        ExportedDenoiser(model, max_tile=512, blend=blend)
+
+
+def test_item4_blends_inside_the_range_tile_seamlessly(tmp_path):
+    from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+
+    model = make_onnx_denoiser(tmp_path / "m.onnx")
+    image = np.random.default_rng(0).random((80, 150, 3)).astype(np.float32)
+    for blend in (0, 7, 64 - 2 * 1 - 1):  # the largest: tiles advance by one pixel
+        den = ExportedDenoiser(model, max_tile=64, blend=blend)
+        np.testing.assert_allclose(den.denoise(image), image, atol=1e-4)
+    assert ExportedDenoiser(model).blend == 16  # the default where the tile has room
