@@ -9,7 +9,7 @@ Temporary names are ``.NAME.PID.XXXXXXXX.tmp``: unique per writer (two processes
 writing the same output never share one), short enough for the file system's
 255-byte name limit (``NAME`` is shortened if need be), and carrying the writer's
 process id, so a file left behind by a writer that was killed (``kill -9`` runs no
-cleanup) is recognised and removed by the next write to the same output.
+cleanup) is recognised and removed by the next write into the same folder.
 
 :func:`check_output` is the check every command runs *before* its work: the output
 folder exists and takes a file, and the output is not one of the files it reads.
@@ -50,24 +50,31 @@ def temp_prefix(name: str, pid: int | None = None) -> str:
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # gone, or beyond any PID there can be
         return False
     except PermissionError:  # exists, owned by someone else
         return True
     return True
 
 
+#: ``.NAME.PID.XXXXXXXX.tmp`` (see :func:`temp_prefix`), any ``NAME``; group 1 is the PID.
+_TEMP_NAME = re.compile(r"\..+\.(\d+)\.[A-Za-z0-9_]{8}\.tmp", re.DOTALL)
+
+
 def clean_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
-    """Remove temporary files of ``path`` whose writer process no longer exists."""
+    """Remove the temporary files in ``path``'s folder whose writer no longer exists.
+
+    Any output name counts, not only ``path``'s: a writer killed while writing one
+    image of a batch must not leave its temporary file until that very name is
+    written again. A live writer's file (its PID exists) is never touched.
+    """
     path = Path(path)
-    stem = temp_prefix(path.name, 0)[:-len(".0.")]
-    pattern = re.compile(re.escape(stem) + r"\.(\d+)\.[A-Za-z0-9_]{8}\.tmp")
     removed = []
     with contextlib.suppress(OSError):
         for entry in path.parent.iterdir():
-            match = pattern.fullmatch(entry.name)
+            match = _TEMP_NAME.fullmatch(entry.name)
             if match and not _pid_alive(int(match.group(1))):
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):  # gone meanwhile, or not a file
                     entry.unlink()
                     removed.append(entry)
     return removed

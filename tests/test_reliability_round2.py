@@ -7,6 +7,9 @@ was seen with them, tiny ONNX graphs (``make_onnx_denoiser``) elsewhere.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -239,3 +242,36 @@ def test_item4_blends_inside_the_range_tile_seamlessly(tmp_path):
         den = ExportedDenoiser(model, max_tile=64, blend=blend)
         np.testing.assert_allclose(den.denoise(image), image, atol=1e-4)
     assert ExportedDenoiser(model).blend == 16  # the default where the tile has room
+
+
+# --- item 5: temporaries of killed writers go at the next write to the folder ------------
+
+def test_item5_stale_temporaries_of_any_name_are_removed(tmp_path):
+    dead = 2**22 + 12345  # beyond any pid_max: no such process
+    stale = [tmp_path / f".{name}.{dead}.abcd_123.tmp"
+             for name in ("a.png", "photo 2.jpg", "x.tmp", "b.png.1.zzzz_zzz.tmp")]
+    stale.append(tmp_path / f".c.png.{10**30}.abcd_123.tmp")  # no PID that large
+    live = tmp_path / f".d.png.{os.getpid()}.abcd_123.tmp"  # a writer still at work
+    unrelated = [tmp_path / ".e.png.123.short.tmp", tmp_path / f"f.png.{dead}.abcd_123.tmp"]
+    for path in [*stale, live, *unrelated]:
+        path.write_bytes(b"half")
+    (tmp_path / f".g.png.{dead}.abcd_123.tmp").mkdir()  # not a file: left, no error
+    write_image(tmp_path / "other.png", np.zeros((4, 4, 3), np.float32))
+    assert not any(p.exists() for p in stale)
+    assert live.exists() and all(p.exists() for p in unrelated)
+    assert (tmp_path / "other.png").is_file()
+
+
+def test_item5_a_killed_writer_leaves_nothing_after_the_next_write(tmp_path):
+    script = ("import sys, time\n"
+              "from edgerestore.runtime.atomic import atomic_write\n"
+              "def stall(tmp):\n"
+              "    open(tmp, 'wb').write(b'half'); print(tmp, flush=True); time.sleep(60)\n"
+              f"atomic_write({str(tmp_path / 'killed.png')!r}, stall)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    temp = Path(proc.stdout.readline().strip())
+    proc.kill()
+    proc.wait()
+    assert temp.exists()
+    write_image(tmp_path / "next.png", np.zeros((4, 4, 3), np.float32))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["next.png"]
