@@ -12,15 +12,17 @@ batch, identical to the ones a single process would draw.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
-from edgerestore.errors import InputError
+from edgerestore.errors import InputError, one_line
 from edgerestore.runtime.image_files import list_images
-from edgerestore.runtime.image_io import read_image, to_uint
+from edgerestore.runtime.image_io import DEFAULT_MAX_PIXELS, read_image, to_uint
 
 #: Decoded training images kept in memory, in bytes (older ones are decoded again).
 CACHE_BYTES = 2 * 1024**3
@@ -49,12 +51,52 @@ def folder_names(folders: str | Path | Sequence[str | Path]) -> str:
     return ", ".join(f.name for f in folder_list(folders))
 
 
+def check_headers(files: Sequence[Path]) -> None:
+    """Refuse, in one :class:`InputError` naming them all, training images that cannot be used.
+
+    Images are decoded only when a patch is drawn from them, so without this a corrupt
+    file would stop a run hours in, or never be seen at all by a short one. Opening a
+    file reads its header alone (format, size, mode: a few KB, no pixel decoding), so
+    this costs little even for 50,000 photos; damage past the header is still found
+    when the file is decoded.
+    """
+    bad = [f"{path.name} ({reason})" for path in files
+           if (reason := _header_problem(path)) is not None]
+    if bad:
+        raise InputError(f"{len(bad)} of {len(files)} training images cannot be used; fix or "
+                         f"remove them before training: {'; '.join(bad)}")
+
+
+def _header_problem(path: Path) -> str | None:
+    """Why the header of training image ``path`` rules it out, or None when it looks usable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # bomb and EXIF warnings: the reader decides
+            with Image.open(path) as img:
+                width, height, mode = img.width, img.height, img.mode
+                transparent = "transparency" in img.info
+    except Image.DecompressionBombError:
+        return "too many pixels"
+    except UnidentifiedImageError:
+        return "not a recognised image"
+    except (OSError, SyntaxError, ValueError) as exc:
+        return f"corrupt header: {one_line(exc)[:80]}"
+    if width == 0 or height == 0:
+        return "zero size"
+    if width * height > DEFAULT_MAX_PIXELS:
+        return f"{width}x{height} exceeds {DEFAULT_MAX_PIXELS:,} pixels"
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and transparent):
+        return "has an alpha channel; flatten or drop it first"
+    return None
+
+
 class ImageSource:
     """The training images of one or more folders, decoded on first use and cached."""
 
     def __init__(self, folders: str | Path | Sequence[str | Path], channels: int,
                  limit: int | None = None, cache_bytes: int = CACHE_BYTES) -> None:
         self.files = [f for folder in folder_list(folders) for f in list_images(folder)][:limit]
+        check_headers(self.files)
         self.channels = channels
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_bytes, self._held = cache_bytes, 0

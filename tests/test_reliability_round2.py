@@ -275,3 +275,29 @@ def test_item5_a_killed_writer_leaves_nothing_after_the_next_write(tmp_path):
     assert temp.exists()
     write_image(tmp_path / "next.png", np.zeros((4, 4, 3), np.float32))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["next.png"]
+
+
+# --- item 6: every training image's header is checked before training ---------------------
+
+TINY_TRAIN = ["--width", "8", "--depth", "2", "--branch-width", "4", "--mix-widths", "8",
+              "--batch", "2", "--patch", "16", "--device", "cpu", "--threads", "1"]
+
+
+def test_item6_corrupt_training_images_are_all_reported_before_training(capsys, tmp_path):
+    pytest.importorskip("torch")
+    data = tmp_path / "data"
+    data.mkdir()
+    write_image(data / "good.png", np.random.default_rng(0).random((32, 32, 3)))
+    (data / "bytes.png").write_bytes(np.random.default_rng(1).bytes(200))
+    (data / "empty.jpg").write_bytes(b"")
+    (data / "header_only.png").write_bytes((data / "good.png").read_bytes()[:12])
+    write_image(data / "alpha.png", np.ones((8, 8, 4), np.float32))
+    out, run_dir = tmp_path / "w.safetensors", tmp_path / "run"
+    code, err = cli(capsys, "-q", "train", "blindspot", "--data", data, "--out", out, "--run-dir",
+                    run_dir, "--steps", "1", *TINY_TRAIN)
+    assert code == 2 and one_line_error(err), err
+    assert "4 of 5 training images" in err
+    for name in ("bytes.png", "empty.jpg", "header_only.png", "alpha.png"):
+        assert name in err
+    assert "good.png" not in err and not out.exists()
+    assert not run_dir.exists() or not any(run_dir.rglob("*.pt"))  # no step was taken
