@@ -301,3 +301,52 @@ def test_item6_corrupt_training_images_are_all_reported_before_training(capsys, 
         assert name in err
     assert "good.png" not in err and not out.exists()
     assert not run_dir.exists() or not any(run_dir.rglob("*.pt"))  # no step was taken
+
+
+# --- item 7: the demo's web server serves real files under its root only --------------------
+
+SERVE = Path(__file__).resolve().parents[1] / "android_demo" / "scripts" / "serve.mjs"
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+
+
+def test_item7_the_demo_server_does_not_follow_links_out_of_its_root(tmp_path):
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    secret_dir = tmp_path / "private"
+    secret_dir.mkdir()
+    (secret_dir / "key.txt").write_text("SECRET")
+    web = tmp_path / "web"
+    (web / "js").mkdir(parents=True)
+    (web / "index.html").write_text("<p>demo</p>")
+    (web / "js" / "app.js").write_text("ok")
+    (web / "leak.txt").symlink_to(secret_dir / "key.txt")
+    (web / "private").symlink_to(secret_dir, target_is_directory=True)
+    (web / "alias.js").symlink_to(web / "js" / "app.js")  # a link that stays inside
+    linked_root = tmp_path / "site"
+    linked_root.symlink_to(web, target_is_directory=True)  # the root itself may be a link
+    proc = subprocess.Popen([node, str(SERVE), "--root", str(linked_root), "--port", "0",
+                             "--timeout", "60"], stdout=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().split(" at ")[1].split()[0]
+        assert _get(url) == (200, b"<p>demo</p>")
+        assert _get(url + "js/app.js") == (200, b"ok")
+        assert _get(url + "alias.js") == (200, b"ok")
+        for path in ("leak.txt", "private/key.txt", "%2e%2e/private/key.txt", "nope.js", "js/"):
+            status, body = _get(url + path)
+            assert status in (403, 404) and b"SECRET" not in body, path
+    finally:
+        proc.kill()
+        proc.wait()

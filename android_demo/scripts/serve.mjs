@@ -6,7 +6,7 @@
 // Binds 127.0.0.1 unless told otherwise (--host 0.0.0.0 to reach it from a phone on
 // the LAN); --timeout stops it by itself after that many seconds (0 = run until Ctrl-C).
 import { createServer } from "node:http";
-import { readFile, stat } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -29,19 +29,28 @@ export const ISOLATION_HEADERS = {
   "Cross-Origin-Resource-Policy": "same-origin",
 };
 
-/** Start serving `root`; resolves to {server, url, close()}. */
-export function startServer({ root, host = "127.0.0.1", port = 0 }) {
-  const base = resolve(root);
+const refuse = (code) => Object.assign(new Error(), { code });
+const inside = (path, dir) => path === dir || path.startsWith(dir + sep);
+
+/** Start serving `root`; resolves to {server, url, close()}.
+ *
+ * Only regular files whose real path (symlinks resolved) lies under the root's real
+ * path are served: a link inside the root that points elsewhere (to ~/.ssh, say)
+ * gets 403, like a `..` path does. */
+export async function startServer({ root, host = "127.0.0.1", port = 0 }) {
+  const base = await realpath(resolve(root));
   const server = createServer(async (req, res) => {
     const headers = { ...ISOLATION_HEADERS, "Cache-Control": "no-cache" };
     try {
       let path = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
       if (path.endsWith("/")) path += "index.html";
       const file = normalize(join(base, path));
-      if (file !== base && !file.startsWith(base + sep)) throw Object.assign(new Error(), { code: "EACCES" });
-      const info = await stat(file);
-      if (!info.isFile()) throw Object.assign(new Error(), { code: "ENOENT" });
-      const body = await readFile(file);
+      if (!inside(file, base)) throw refuse("EACCES");
+      const real = await realpath(file);
+      if (!inside(real, base)) throw refuse("EACCES");
+      const info = await stat(real);
+      if (!info.isFile()) throw refuse("ENOENT");
+      const body = await readFile(real);
       res.writeHead(200, { ...headers, "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
                            "Content-Length": body.length });
       res.end(req.method === "HEAD" ? undefined : body);
