@@ -246,12 +246,15 @@ class RunLength:
 
 @dataclass
 class LoopState:
-    """What a loop resumes from and hands back: step, training seconds, history."""
+    """What a loop resumes from and hands back: step, training seconds, history, and the
+    running means of the losses (checkpointed too: a resumed run that restarted them
+    would record another loss history than the uninterrupted run)."""
 
     step: int = 0
     elapsed_s: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped_by: str | None = None
+    running: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -272,7 +275,7 @@ class Loop:
     def run(self, state: LoopState) -> LoopState:
         """Train from ``state`` until the run length is reached or a signal arrives."""
         t0, base = time.perf_counter(), state.elapsed_s
-        running: dict[str, float] = {}
+        running = state.running
         lr = 0.0
         self._chunk = (time.perf_counter(), state.step)
         total = None if self.length.steps is None else self.length.steps - state.step

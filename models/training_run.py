@@ -122,7 +122,9 @@ class TrainingRun:
             saved = load_checkpoint(ckpt, asdict(cfg), self.device)
             for name, obj in objects.items():
                 obj.load_state_dict(saved[name])
-            state = LoopState(saved["step"], saved["elapsed"], saved["history"])
+            # Checkpoints written before the running means were saved restart them.
+            state = LoopState(saved["step"], saved["elapsed"], saved["history"],
+                              running=_running_means(saved.get("running")))
             self.lineage = saved.get("lineage", self.lineage)
             log.info("resumed %s at step %d", ckpt, state.step)
         if self.ctx.is_main:
@@ -135,6 +137,7 @@ class TrainingRun:
             if self.ctx.is_main:
                 save_checkpoint(ckpt, {**{k: o.state_dict() for k, o in objects.items()},
                                        "step": st.step, "elapsed": st.elapsed_s,
+                                       "running": st.running,
                                        "settings": asdict(cfg), "history": st.history,
                                        "lineage": self.lineage})
             card.clear()
@@ -205,3 +208,11 @@ class TrainingRun:
                           rescue)
         self.ctx.barrier()
         return first
+
+
+def _running_means(saved: Any) -> dict[str, float]:
+    """The checkpoint's running loss means ({} when it has none or they are malformed)."""
+    if not isinstance(saved, dict):
+        return {}
+    return {str(k): float(v) for k, v in saved.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)}

@@ -350,3 +350,46 @@ def test_item7_the_demo_server_does_not_follow_links_out_of_its_root(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+# --- item 8: a resumed run records the loss history of an uninterrupted one ----------------
+
+def test_item8_a_resumed_run_keeps_the_running_loss(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    import signal
+    from dataclasses import replace
+
+    from edgerestore.models import train_engine
+    from edgerestore.models.train_blindspot import BlindSpotTraining, train
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(3):
+        write_image(data / f"{i}.png", np.random.default_rng(i).random((40, 48, 3)))
+    tiny = {"width": 8, "depth": 2, "branch_width": 4, "mix_widths": [8]}
+
+    def settings(name: str) -> BlindSpotTraining:
+        return BlindSpotTraining(data=str(data), out=str(tmp_path / f"{name}.safetensors"),
+                                 run_dir=str(tmp_path / name), backbone=dict(tiny), steps=8,
+                                 batch=2, patch=16, checkpoint_every=2, device="cpu",
+                                 threads=1, precision="fp32")
+
+    whole = train(settings("whole"))["history"]
+    ramp, calls = train_engine.ramped_lr_at, []
+
+    def interrupt_at_step_3(frac: float, base_lr: float) -> float:
+        calls.append(frac)
+        if len(calls) == 3:  # as if Ctrl-C arrived during the third step
+            os.kill(os.getpid(), signal.SIGINT)
+        return ramp(frac, base_lr)
+
+    monkeypatch.setattr(train_engine, "ramped_lr_at", interrupt_at_step_3)
+    cut = train(settings("cut"))
+    assert cut["training"]["stopped_by"] == "SIGINT"
+    monkeypatch.setattr(train_engine, "ramped_lr_at", ramp)
+    resumed = {h["step"]: h for h in train(replace(settings("cut")), resume=True)["history"]}
+    assert [h["step"] for h in whole] == [2, 4, 6, 8] and 3 in resumed
+    for entry in whole:
+        again = resumed[entry["step"]]
+        for key in (k for k in entry if k == "loss" or k.startswith("loss_")):
+            assert again[key] == pytest.approx(entry[key], rel=1e-6), (entry["step"], key)
