@@ -12,6 +12,7 @@ file whose compressed image data is larger than any encoding of that size could 
 
 from __future__ import annotations
 
+import logging
 import struct
 import zlib
 
@@ -66,6 +67,17 @@ def _idat_length(data: bytes, name: str) -> int:
     raise ImageError(f"{name}: PNG is truncated (no IEND chunk)")
 
 
+#: What imagecodecs logs (logger ``imagecodecs``, a warning that reaches stderr) when
+#: libpng reads an interlaced file through ``png_read_image``: libpng de-interlaces it
+#: anyway and the pixels are exact, so the line is noise on every interlaced input.
+_INTERLACE_NOTE = "Interlace handling should be turned on"
+
+
+def _without_interlace_note(record: logging.LogRecord) -> bool:
+    """Logging filter: drop libpng's interlace note, pass every other message on."""
+    return _INTERLACE_NOTE not in record.getMessage()
+
+
 def decode(data: bytes, name: str) -> np.ndarray:
     """Decode a 16-bit RGB/RGBA PNG into a uint16 HxWxC array (libpng via imagecodecs)."""
     width, height, _depth, ctype, _interlace = read_header(data)
@@ -75,6 +87,7 @@ def decode(data: bytes, name: str) -> np.ndarray:
                          "can need (possible decompression bomb)")
     codecs = require("imagecodecs", package="imagecodecs", extra="png16",
                      purpose=f"{name}: reading a 16-bit colour PNG")
+    logging.getLogger("imagecodecs").addFilter(_without_interlace_note)  # once: idempotent
     try:
         pixels = codecs.png_decode(data)
     except Exception as exc:  # libpng's errors arrive as several untyped exceptions

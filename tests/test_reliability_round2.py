@@ -393,3 +393,75 @@ def test_item8_a_resumed_run_keeps_the_running_loss(tmp_path, monkeypatch):
         again = resumed[entry["step"]]
         for key in (k for k in entry if k == "loss" or k.startswith("loss_")):
             assert again[key] == pytest.approx(entry[key], rel=1e-6), (entry["step"], key)
+
+
+# --- item 9: libpng's interlace note stays off stderr ------------------------------------
+
+ADAM7 = [(0, 0, 8, 8), (0, 4, 8, 8), (4, 0, 8, 4), (0, 2, 4, 4), (2, 0, 4, 2), (0, 1, 2, 2),
+         (1, 0, 2, 1)]
+
+
+def interlaced_png16(image: np.ndarray) -> bytes:
+    """``image`` (uint16 HxWx3/4) as an Adam7-interlaced 16-bit PNG (filter None)."""
+    import struct
+    import zlib
+
+    from edgerestore.runtime.png16 import PNG_SIGNATURE
+
+    height, width, channels = image.shape
+    raw = b""
+    for top, left, dy, dx in ADAM7:
+        sub = image[top::dy, left::dx]
+        if sub.size:
+            rows = np.ascontiguousarray(sub.astype(">u2")).view(np.uint8).reshape(len(sub), -1)
+            raw += np.concatenate([np.zeros((len(sub), 1), np.uint8), rows], 1).tobytes()
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return (struct.pack(">I", len(payload)) + kind + payload
+                + struct.pack(">I", zlib.crc32(kind + payload)))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, {3: 2, 4: 6}[channels], 0, 0, 1)
+    return (PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
+
+
+def test_item9_interlaced_16bit_pngs_decode_exactly_and_quietly(tmp_path, caplog):
+    pytest.importorskip("imagecodecs")
+    from edgerestore.errors import ImageError
+    from edgerestore.runtime.image_io import read_image
+
+    pixels = np.random.default_rng(0).integers(0, 65536, (13, 11, 4), dtype=np.uint16)
+    path = tmp_path / "interlaced.png"
+    path.write_bytes(interlaced_png16(pixels))
+    image, info = read_image(path)
+    assert info.bit_depth == 16 and info.channels == 4
+    np.testing.assert_array_equal(np.round(image * 65535).astype(np.uint16), pixels)
+    assert not [r for r in caplog.records if "Interlace" in r.getMessage()]
+    broken = tmp_path / "broken.png"
+    data = path.read_bytes()
+    broken.write_bytes(data[:40] + bytes(60) + data[100:])  # a damaged IDAT still fails
+    with pytest.raises(ImageError, match=r"broken\.png"):
+        read_image(broken)
+
+
+def test_item9_other_libpng_messages_are_still_shown(tmp_path, caplog, monkeypatch):
+    import logging
+
+    codecs = pytest.importorskip("imagecodecs")
+    from edgerestore.runtime.image_io import read_image
+
+    pixels = np.zeros((8, 8, 3), np.uint16)
+
+    def chatty(_data: bytes) -> np.ndarray:  # logs the way imagecodecs relays libpng
+        log = logging.getLogger("imagecodecs")
+        log.warning("PNG warning: Interlace handling should be turned on when using "
+                    "png_read_image")
+        log.warning("PNG warning: iCCP: known incorrect sRGB profile")
+        return pixels
+
+    monkeypatch.setattr(codecs, "png_decode", chatty)
+    path = tmp_path / "p.png"
+    path.write_bytes(interlaced_png16(pixels))
+    read_image(path)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("iCCP" in m for m in messages) and not any("Interlace" in m for m in messages)
