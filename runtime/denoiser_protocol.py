@@ -21,8 +21,9 @@ class Denoiser(Protocol):
     it; a fixed-strength MAP denoiser (Bigdeli et al. 2020) or a DAE trained at one
     level may ignore it, which is why the ADMM penalty defaults to that training
     level (see :data:`edgerestore.runtime.pnp.MAP_DENOISER_SIGMA`). ``None`` means
-    "your own default". The input may stray slightly outside [0, 1] (it is an ADMM
-    iterate); the output must have the same shape.
+    "your own default". The input may leave [0, 1], by more than a unit near sharp
+    edges (it is an ADMM / HQS iterate), and must be denoised all the same; the
+    output must have the same shape.
     """
 
     def __call__(self, image: np.ndarray, sigma: float | None) -> np.ndarray: ...
