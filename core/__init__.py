@@ -6,8 +6,8 @@ error types every stage raises, and the command-line frame. The work lives in
 ``edgerestore.runtime`` (numpy + an inference backend, what goes on a device).
 
 The one-call API (``edgerestore.denoise``, ``deblur``, ``inpaint``, ``upscale``,
-``load_model``; see :mod:`edgerestore.api`) is imported on first use, so
-``import edgerestore`` costs no numpy or onnxruntime import.
+``restore_file``, ``load_model``; see :mod:`edgerestore.api`) is imported on first use,
+so ``import edgerestore`` costs no numpy or onnxruntime import.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -18,7 +18,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-API = ("Model", "deblur", "denoise", "inpaint", "load_model", "upscale")
+API = ("Model", "deblur", "denoise", "inpaint", "load_model", "restore_file", "upscale")
 __all__ = ["__version__", *API]
 
 

@@ -12,10 +12,10 @@ import argparse
 import math
 from collections.abc import Callable
 
+from edgerestore.units import MAX_SIGMA_255
+
 #: numpy's seeds are unsigned 32- to 128-bit; 2**32 - 1 keeps every backend happy.
 MAX_SEED = 2**32 - 1
-#: Gaussian noise std in 0-255 units: above the full intensity range the image is gone.
-MAX_SIGMA_255 = 255.0
 
 
 def int_range(low: int, high: int | None = None) -> Callable[[str], int]:

@@ -1,38 +1,27 @@
 """Many photos in one command: inputs expanded, outputs named, files run in parallel.
 
 ``edgerestore denoise DIR_OR_GLOB... -o OUT_DIR`` (and ``deblur``) use this module:
-the inputs (files, folders, glob patterns) become a list of images, each written
-to ``OUT_DIR`` under its own name and format, with its EXIF (orientation reset, as
-the pixels are already upright) and ICC profile kept where the format can hold
-them. One progress bar counts files; ``jobs`` worker processes each open the model
-once and keep it; outputs that exist are skipped unless ``overwrite``; a file that
-fails is reported at the end and does not stop the others.
+the inputs (files, folders, glob patterns) become a list of images, each restored by
+:func:`edgerestore.api.restore_file` (the one per-file path, the same as for a single
+file) into ``OUT_DIR`` under its own name and format. One progress bar counts files;
+``jobs`` worker processes each open the model once and keep it; outputs that exist
+are skipped unless ``overwrite``; a file that fails is reported at the end and does
+not stop the others.
 """
 
 from __future__ import annotations
 
 import glob
-import io
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from edgerestore.console import log, progress
 from edgerestore.errors import EdgeRestoreError, InputError
 from edgerestore.runtime.image_files import list_images
-
-if TYPE_CHECKING:
-    import numpy as np
-
-#: Pillow formats that can carry EXIF / an ICC profile when saving.
-EXIF_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")
-ICC_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")
-JPEG_QUALITY = 95
-ORIENTATION_TAG = 0x0112
 
 
 @dataclass(frozen=True)
@@ -146,73 +135,3 @@ def threads_per_job(threads: int | None, jobs: int) -> int | None:
     if threads is not None or jobs == 1:
         return threads
     return max(1, (os.cpu_count() or 1) // jobs)
-
-
-def write_like(dst: Path, image: np.ndarray, src: Path, *, bit_depth: int = 8) -> None:
-    """Write ``image`` to ``dst`` (format from its suffix) with ``src``'s EXIF and ICC.
-
-    The EXIF orientation is reset to 1: reading already turned the pixels upright.
-    16-bit output goes through :func:`~edgerestore.runtime.image_io.write_image`,
-    which keeps no metadata.
-    """
-    from PIL import Image
-
-    from edgerestore.runtime.atomic import atomic_write
-    from edgerestore.runtime.image_io import to_uint, validate_image_array, write_image
-
-    fmt = Image.registered_extensions().get(dst.suffix.lower())
-    if bit_depth == 16 or fmt is None:
-        write_image(dst, image, bit_depth=bit_depth)
-        return
-    pixels = to_uint(validate_image_array(image), 8)
-    extra: dict[str, object] = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {}
-    with Image.open(src) as original:
-        exif = original.getexif()
-        icc = original.info.get("icc_profile")
-    if exif and fmt in EXIF_FORMATS:
-        exif[ORIENTATION_TAG] = 1
-        extra["exif"] = exif.tobytes()
-    if icc and fmt in ICC_FORMATS:
-        extra["icc_profile"] = icc
-    buf = io.BytesIO()
-    Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels).save(
-        buf, format=fmt, **extra)
-    atomic_write(dst, buf.getvalue())
-
-
-def denoise_one(src: Path, dst: Path, *, model: str | None, backend: str | None,
-                precision: str | None, sigma: float | None, threads: int | None,
-                bit_depth: int | None) -> None:
-    """Denoise one file (a batch job): the model is the default for its channels."""
-    from edgerestore import api
-
-    pixels, sixteen = _read(src)
-    out = api.denoise(pixels, sigma, model, backend=backend, precision=precision,
-                      threads=threads)
-    write_like(dst, out, src, bit_depth=_depth(bit_depth, sixteen, dst))
-
-
-def deblur_one(src: Path, dst: Path, *, kernel: np.ndarray, model: str | None,
-               backend: str | None, precision: str | None, sigma: float | None,
-               threads: int | None, bit_depth: int | None, **solver: object) -> None:
-    """Deblur one file with the batch's kernel (a batch job)."""
-    from edgerestore import api
-
-    pixels, sixteen = _read(src)
-    out = api.deblur(pixels, kernel, sigma, model, backend=backend, precision=precision,
-                     threads=threads, **solver)
-    write_like(dst, out, src, bit_depth=_depth(bit_depth, sixteen, dst))
-
-
-def _read(src: Path) -> tuple[np.ndarray, bool]:
-    from edgerestore.errors import ImageError
-    from edgerestore.runtime.image_io import read_image
-
-    pixels, info = read_image(src)
-    if info.has_alpha:
-        raise ImageError(f"{src}: has an alpha channel; restoration needs an opaque image")
-    return pixels, info.bit_depth == 16
-
-
-def _depth(bit_depth: int | None, sixteen: bool, dst: Path) -> int:
-    return bit_depth or (16 if sixteen and dst.suffix.lower() == ".png" else 8)

@@ -18,7 +18,7 @@ from edgerestore.errors import InputError
 from edgerestore.export.graph import GraphSpec
 from edgerestore.models.patches import convert_channels
 from edgerestore.runtime.image_files import list_images
-from edgerestore.runtime.image_io import read_image
+from edgerestore.runtime.image_io import read_opaque
 from edgerestore.runtime.noise import NoiseSpec
 from edgerestore.runtime.samples import COLOR_SAMPLES, load_sample
 
@@ -36,9 +36,7 @@ def clean_images(folder: Path | None, channels: int, limit: int | None = None
     else:
         named = []
         for path in list_images(folder)[:limit]:
-            pixels, info = read_image(path)
-            if info.has_alpha:
-                raise InputError(f"{path}: has an alpha channel; use opaque images")
+            pixels, _info = read_opaque(path)
             named.append((path.name, pixels))
     return [(name, convert_channels(image, channels, name).astype(np.float32))
             for name, image in named]

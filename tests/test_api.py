@@ -69,8 +69,12 @@ def test_load_model_is_reused_and_checked():
     assert edgerestore.load_model("blindspot_eff_gauss25_rgb") is model
     noisy = _noisy(_clean())
     assert edgerestore.denoise(noisy, model=model).shape == noisy.shape
-    with pytest.raises(InputError, match="MAP denoiser"):
-        edgerestore.deblur(noisy, np.ones((3, 3)) / 9, model=model)
+    # Any denoiser may be a plug-and-play prior, as on the command line (a blind-spot
+    # one at the solver's noise level); what it cannot take is refused.
+    assert edgerestore.deblur(noisy, np.ones((3, 3)) / 9, sigma=2.55, model=model,
+                              iters=2).shape == noisy.shape
+    with pytest.raises(InputError, match="--sigma does not apply"):
+        edgerestore.denoise(noisy, 25, model="map_rgb")
     with pytest.raises(InputError, match="1-channel"):
         edgerestore.denoise(noisy, model="blindspot_gauss25_gray")
 

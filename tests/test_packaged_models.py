@@ -4,6 +4,7 @@ and usable from the command line without any model flag (single files and folder
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from edgerestore.cli import main
 from edgerestore.errors import InputError
 from edgerestore.runtime import packaged
 from edgerestore.runtime.blur import blur_circular
-from edgerestore.runtime.image_io import read_image, write_image
+from edgerestore.runtime.image_io import JPEG_QUALITY, read_image, write_image
 from edgerestore.runtime.kernels import gaussian_kernel
 from edgerestore.runtime.metrics import psnr
 from edgerestore.runtime.model_metadata import read_metadata
@@ -144,6 +145,62 @@ def test_folder_batch_keeps_names_formats_metadata_and_reports_failures(tmp_path
     assert (out / "a.png").stat().st_mtime_ns == before
     assert main([*args, "--overwrite"]) == 0  # ...unless --overwrite
     assert (out / "a.png").stat().st_mtime_ns != before
+
+
+def _photo_with_metadata(path: Path, pixels: np.ndarray) -> tuple[bytes, bytes]:
+    """Write ``pixels`` with a camera EXIF tag and a real sRGB ICC profile: a JPEG (8-bit)
+    or a 16-bit PNG (written as Pillow cannot, by edgerestore's own 16-bit writer)."""
+    from PIL import ImageCms
+
+    from edgerestore.runtime.image_io import ImageInfo
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "edgerestore-test-camera"  # Make
+    h, w, c = pixels.shape
+    if path.suffix == ".png":
+        like = ImageInfo(str(path), "PNG", w, h, c, 16, False, exif.tobytes(), icc)
+        write_image(path, pixels, bit_depth=16, like=like)
+    else:
+        Image.fromarray((pixels * 255).round().astype(np.uint8)).save(
+            path, quality=90, exif=exif.tobytes(), icc_profile=icc)
+    return exif.tobytes(), icc
+
+
+@pytest.mark.parametrize("name", ["photo.jpg", "scan16.png"])
+@pytest.mark.parametrize("task", ["denoise", "deblur"])
+def test_a_file_restored_alone_or_in_a_folder_gives_the_same_bytes_and_metadata(
+        tmp_path, name, task):
+    """One per-file path: the single-file command, a folder and ``edgerestore.restore_file``
+    write the same bytes, keep the EXIF and ICC profile, JPEG at quality 95, 16 bits."""
+    import edgerestore
+
+    src = tmp_path / "in"
+    src.mkdir()
+    _, icc = _photo_with_metadata(src / name, np.clip(noisy_of(scene(40)), 0, 1))
+    np.save(tmp_path / "k.npy", gaussian_kernel(1.0, 5))
+    options = {"denoise": [], "deblur": ["--kernel", str(tmp_path / "k.npy"), "--sigma", "2.55",
+                                         "--iters", "2"]}[task]
+    alone, folder = tmp_path / f"alone_{name}", tmp_path / "folder"
+    assert main(["-q", task, str(src / name), "-o", str(alone), "--threads", "1",
+                 *options]) == 0
+    assert main(["-q", task, str(src), "-o", str(folder), "--threads", "1", *options]) == 0
+    solver = {"kernel": tmp_path / "k.npy", "sigma": 2.55, "iters": 2} if task == "deblur" \
+        else {}
+    edgerestore.restore_file(task, src / name, tmp_path / f"api_{name}", threads=1, **solver)
+    written = alone.read_bytes()
+    assert (folder / name).read_bytes() == written
+    assert (tmp_path / f"api_{name}").read_bytes() == written
+    with Image.open(alone) as img:
+        assert img.getexif().get(0x010F) == "edgerestore-test-camera"
+        assert img.info.get("icc_profile") == icc
+        if img.format == "JPEG":  # quality 95, not Pillow's default 75
+            reference = io.BytesIO()
+            Image.new("RGB", (8, 8)).save(reference, "JPEG", quality=JPEG_QUALITY)
+            assert JPEG_QUALITY == 95 and img.quantization == Image.open(reference).quantization
+    restored, info = read_image(alone)
+    assert info.bit_depth == (16 if name.endswith(".png") else 8)
+    assert not np.array_equal(restored, read_image(src / name)[0])  # it was restored
 
 
 def test_deblur_batch_with_one_kernel(tmp_path):

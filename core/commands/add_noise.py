@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from edgerestore import argtypes
-from edgerestore.commands.paths import check_output
 from edgerestore.console import log
 from edgerestore.errors import InputError
 
@@ -49,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
         return _run_folder(args, spec)
     if args.overwrite:
         raise InputError("--overwrite applies to a folder of inputs; one image uses --in-place")
-    from edgerestore.runtime.image_io import read_image, write_image
+    from edgerestore.runtime.image_io import check_image_output, read_image, write_image
 
-    check_output(args.image, args.out, in_place=args.in_place)
+    check_image_output(args.image, args.out, in_place=args.in_place, bit_depth=args.bit_depth)
     image, _info = read_image(args.image)
     noisy, level = spec.apply(image, np.random.default_rng(args.seed))
     write_image(args.out, noisy, bit_depth=args.bit_depth)

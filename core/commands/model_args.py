@@ -2,7 +2,9 @@
 
 ``--model`` takes a packaged name or a file; without it the command uses the
 packaged default for the image (see :mod:`edgerestore.runtime.packaged`). Kept in
-one place so ``denoise`` and ``deblur | inpaint | upscale`` spell them the same.
+one place so ``denoise`` and ``deblur | inpaint | upscale`` spell them the same, and
+turn them into the options of :func:`edgerestore.api.restore_file` the same way for one
+file and for a folder.
 """
 
 from __future__ import annotations
@@ -10,15 +12,11 @@ from __future__ import annotations
 import argparse
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from edgerestore import argtypes
-from edgerestore.console import log
 from edgerestore.errors import InputError
 from edgerestore.runtime.packaged import BACKENDS, PRECISIONS, SHIPPED
-
-if TYPE_CHECKING:
-    import numpy as np
 
 
 def add_model_args(p: argparse.ArgumentParser, *flags: str, dest: str, what: str,
@@ -46,48 +44,40 @@ def add_batch_args(p: argparse.ArgumentParser) -> None:
 
 
 
-def model_path(args: argparse.Namespace, task: str, image: np.ndarray | None = None,
-               *, dest: str = "model") -> Path | None:
-    """The file ``args.<dest>`` names (packaged name or path) for ``task``.
-
-    With no model given it is the packaged default for ``image`` (its channels and,
-    for denoising, its given or estimated noise level), or None while the image is
-    not read yet (read it, then call again).
-    """
-    from edgerestore.runtime.packaged import resolve
-
-    given = getattr(args, dest)
-    if given is not None:
-        return resolve(str(given), task=task, backend=args.backend, precision=args.precision)
-    if image is None:
-        return None
-    sigma = getattr(args, "sigma", None)
-    if task == "denoise" and sigma is None:
-        from edgerestore.runtime.sigma_estimate import estimate_sigma
-
-        sigma = estimate_sigma(image) * 255.0
-    path = resolve(None, task=task, channels=image.shape[2], backend=args.backend,
-                   precision=args.precision, sigma=sigma if task == "denoise" else None)
-    log.info("model: %s (the packaged default for this image)", path.name)
-    return path
+def restore_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of :func:`edgerestore.api.restore_file` that every restoring command
+    has (the task's own come from the command)."""
+    model = getattr(args, "model", None) or getattr(args, "denoiser", None)
+    options = {"model": None if model is None else str(model), "backend": args.backend,
+               "precision": args.precision, "sigma": args.sigma, "threads": args.threads,
+               "bit_depth": args.bit_depth}
+    for name in ("device", "max_tile"):
+        if hasattr(args, name):
+            options[name] = getattr(args, name)
+    return options
 
 
-def run_many(args: argparse.Namespace, task: str, **work_options: Any) -> int:
-    """Restore every input of a batch into the ``-o`` folder (``denoise`` / ``deblur``).
+def run_one(args: argparse.Namespace, task: str, **task_options: Any) -> int:
+    """Restore the one input into ``-o`` (with progress bars)."""
+    from edgerestore.api import restore_file
 
-    ``work_options`` go to the per-file function (the deblur kernel and solver options).
-    """
+    restore_file(task, args.input[0], args.output, in_place=args.in_place,
+                 show_progress=True, **restore_options(args), **task_options)
+    return 0
+
+
+def run_many(args: argparse.Namespace, task: str, **task_options: Any) -> int:
+    """Restore every input of a batch into the ``-o`` folder (``denoise`` / ``deblur``),
+    each file exactly as :func:`run_one` would."""
     from edgerestore import batch
+    from edgerestore.api import restore_file
 
     if getattr(args, "in_place", False):
         raise InputError("--in-place applies to one input; a batch writes into the -o folder")
     pairs, skipped = batch.plan(args.input, args.output, overwrite=args.overwrite)
-    model = getattr(args, "model", None) or getattr(args, "denoiser", None)
-    work = partial(batch.denoise_one if task == "denoise" else batch.deblur_one,
-                   model=None if model is None else str(model), backend=args.backend,
-                   precision=args.precision, sigma=args.sigma,
-                   threads=batch.threads_per_job(args.threads, args.jobs),
-                   bit_depth=args.bit_depth, **work_options)
+    options = {**restore_options(args),
+               "threads": batch.threads_per_job(args.threads, args.jobs)}
+    work = partial(restore_file, task, **options, **task_options)
     failures = batch.run(pairs, work, args.jobs)
     return batch.report(failures, len(pairs), skipped)
 

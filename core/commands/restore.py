@@ -7,37 +7,27 @@ also the DMSP baseline) and writes the result atomically, never over its input u
 ``--in-place`` says so. Noise levels are given in 0-255 units like everywhere else in
 the CLI; ``--rho`` is in the solvers' [0, 1] intensity units, where it defaults to
 ``1 / sigma_d^2`` with ``sigma_d`` the denoiser's training level from its model card.
+Each file goes through :func:`edgerestore.api.restore_file`, the path of ``denoise`` and
+of every file of a folder too.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from edgerestore import argtypes
 from edgerestore.batch import is_batch
 from edgerestore.commands.model_args import (
     add_batch_args,
     add_model_args,
-    model_path,
     one_input,
     run_many,
+    run_one,
 )
-from edgerestore.commands.paths import read_input
-from edgerestore.console import log, progress
 from edgerestore.errors import InputError
-from edgerestore.loading import DENOISER_SUFFIXES, load_dae_prior, load_denoiser
-from edgerestore.units import noise_sigma
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from edgerestore.runtime.image_io import ImageInfo
-    from edgerestore.runtime.pnp import Callback, Result
+from edgerestore.loading import DENOISER_SUFFIXES
+from edgerestore.runtime.presets import INPAINT_SIGMA_N
 
 KERNEL_HELP = "blur kernel: K.png, K.npy, FILE.npz:NAME or FILE.mat:INDEX (1-based)"
 
@@ -64,8 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common_args(i)
     i.add_argument("--mask", type=Path, required=True,
                    help="mask image of the same size: white = known pixel, black = fill in")
-    i.add_argument("--sigma", type=argtypes.sigma_255, default=2.55,
-                   help="noise std of the known pixels, 0-255 (default 2.55)")
+    i.add_argument("--sigma", type=argtypes.sigma_255,
+                   help="noise std of the known pixels, 0-255 (default "
+                        f"{INPAINT_SIGMA_N * 255:g}, the authors' example)")
     i.add_argument("--method", choices=("admm", "hqs"), default="admm")
     i.set_defaults(func=run_inpaint)
 
@@ -103,143 +94,35 @@ def _common_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_deblur(args: argparse.Namespace) -> int:
-    from edgerestore.runtime.dmsp import dmsp_deblur
-    from edgerestore.runtime.kernels import load_kernel, validate_kernel
-    from edgerestore.runtime.pnp import deblur
+    from edgerestore.api import check_solver_options
 
-    _check_options(args, dmsp=args.method == "dmsp")
+    check_solver_options(args.method, rho=args.rho, dae=args.dae)
+    solver = {"kernel": args.kernel, "method": args.method, "iters": args.iters,
+              "rho": args.rho, "boundary": args.boundary}
     if is_batch(args.input, args.output):
         if args.method == "dmsp":
             raise InputError("--method dmsp restores one image at a time")
+        from edgerestore.runtime.kernels import load_kernel, validate_kernel
+
+        # Read once: every file of the batch is deblurred with this kernel.
         kernel = validate_kernel(load_kernel(args.kernel), name=f"kernel {args.kernel}")
-        return run_many(args, "deblur", kernel=kernel, iters=args.iters, rho=args.rho,
-                        method=args.method, boundary=args.boundary)
-    args.input = args.input[0]
-    args.denoiser = model_path(args, "prior", dest="denoiser")
-    image, info = read_input(args, reads=_reads(args))
-    args.denoiser = args.denoiser or model_path(args, "prior", image, dest="denoiser")
-    kernel = validate_kernel(load_kernel(args.kernel), image.shape, name=f"kernel {args.kernel}")
-    sigma_n = noise_sigma(args.sigma)
-    den = load_denoiser(args.denoiser, args.device, args.threads)
-    if args.method == "dmsp":
-        _, dae = load_dae_prior(args.denoiser, den, args.dae, args.device, args.threads)
-        iters = {} if args.iters is None else {"iters": args.iters}
-        with iteration_progress("dmsp", args.iters) as tick:
-            result = dmsp_deblur(image, kernel, dae.denoise, sigma_n=sigma_n,
-                                 boundary=args.boundary, sigma_dae=dae.sigma, callback=tick,
-                                 **iters)
-    else:
-        with iteration_progress(args.method, args.iters) as tick:
-            result = deblur(image, kernel, den.denoise, sigma_n=sigma_n, boundary=args.boundary,
-                            method=args.method, iters=args.iters, rho=args.rho,
-                            denoiser_sigma=den.sigma, callback=tick)
-    _write(args, result, info)
-    return 0
+        return run_many(args, "deblur", **{**solver, "kernel": kernel})
+    return run_one(args, "deblur", **solver, dae=args.dae)
 
 
 def run_inpaint(args: argparse.Namespace) -> int:
-    from edgerestore.runtime.pnp import inpaint
+    from edgerestore.api import check_solver_options
 
-    _check_options(args)
-    args.input = one_input(args)
-    args.denoiser = model_path(args, "prior", dest="denoiser")
-    image, info = read_input(args, reads=_reads(args))
-    args.denoiser = args.denoiser or model_path(args, "prior", image, dest="denoiser")
-    mask = _read_mask(args.mask, image.shape)
-    den = load_denoiser(args.denoiser, args.device, args.threads)
-    with iteration_progress(args.method, args.iters) as tick:
-        result = inpaint(image, mask, den.denoise, sigma_n=noise_sigma(args.sigma),
-                         method=args.method, iters=args.iters, rho=args.rho,
-                         denoiser_sigma=den.sigma, callback=tick)
-    _write(args, result, info)
-    return 0
+    check_solver_options(args.method, rho=args.rho)
+    args.input = [one_input(args)]
+    return run_one(args, "inpaint", mask=args.mask, method=args.method, iters=args.iters,
+                   rho=args.rho)
 
 
 def run_upscale(args: argparse.Namespace) -> int:
-    from edgerestore.runtime.kernels import load_kernel
-    from edgerestore.runtime.pnp import upscale
+    from edgerestore.api import check_solver_options
 
-    _check_options(args)
-    args.input = one_input(args)
-    args.denoiser = model_path(args, "prior", dest="denoiser")
-    image, info = read_input(args, reads=_reads(args))
-    args.denoiser = args.denoiser or model_path(args, "prior", image, dest="denoiser")
-    kernel = load_kernel(args.kernel) if args.kernel else None
-    sigma_n = noise_sigma(args.sigma)
-    den = load_denoiser(args.denoiser, args.device, args.threads)
-    with iteration_progress(args.method, args.iters) as tick:
-        result = upscale(image, args.scale, den.denoise, kernel=kernel, sigma_n=sigma_n,
-                         method=args.method, iters=args.iters, rho=args.rho,
-                         denoiser_sigma=den.sigma, callback=tick)
-    _write(args, result, info)
-    return 0
-
-
-@contextmanager
-def iteration_progress(desc: str, total: int | None) -> Iterator[Callback]:
-    """A solver callback that advances the shared progress bar once per iteration.
-
-    It drives :func:`edgerestore.console.progress` by hand, so the bar looks like every
-    other one and ``--quiet`` silences it; without a known total it just counts.
-    """
-    ticks = progress(itertools.count() if total is None else range(total), desc=desc,
-                     total=total, unit="it")
-
-    def tick(_iteration: int, _estimate: np.ndarray, _info: dict[str, float]) -> None:
-        next(ticks, None)
-
-    try:
-        yield tick
-    finally:
-        ticks.close()
-
-
-def _reads(args: argparse.Namespace) -> list[Path]:
-    """Every file the command reads besides its input; the output may replace none."""
-    from edgerestore.runtime.kernels import kernel_file
-    from edgerestore.runtime.model_metadata import sidecar_path
-
-    files = [] if args.denoiser is None else [  # None: the packaged default, chosen later
-        args.denoiser, args.denoiser.with_suffix(".json"), sidecar_path(args.denoiser)]
-    files += [p for p in (getattr(args, "dae", None), getattr(args, "mask", None)) if p]
-    if getattr(args, "kernel", None):
-        files.append(kernel_file(args.kernel))
-    return files
-
-
-def _check_options(args: argparse.Namespace, *, dmsp: bool = False) -> None:
-    """Refuse options the chosen method would silently ignore."""
-    if args.rho is not None and args.method != "admm":
-        raise InputError("--rho only applies to --method admm")
-    if getattr(args, "dae", None) and not dmsp:
-        raise InputError("--dae only applies to --method dmsp")
-
-
-def _read_mask(path: Path, shape: tuple[int, ...]) -> np.ndarray:
-    """A boolean HxWx1 (or per-channel HxWxC) mask: white (>= 0.5) marks known pixels."""
-    import numpy as np
-
-    from edgerestore.runtime.image_io import read_image
-
-    pixels, info = read_image(path)
-    if info.has_alpha:
-        raise InputError(f"{path}: mask has an alpha channel; save it as plain black and white")
-    if pixels.shape[:2] != shape[:2]:
-        raise InputError(f"{path}: mask is {pixels.shape[1]}x{pixels.shape[0]}, "
-                         f"the image is {shape[1]}x{shape[0]}")
-    if pixels.shape[2] == 3 and np.all(pixels == pixels[:, :, :1]):
-        pixels = pixels[:, :, :1]
-    return pixels >= 0.5
-
-
-def _write(args: argparse.Namespace, result: Result, info: ImageInfo) -> None:
-    from edgerestore.runtime.image_io import write_image
-
-    bit_depth = args.bit_depth or (
-        16 if info.bit_depth == 16 and args.output.suffix.lower() == ".png" else 8)
-    write_image(args.output, result.x, bit_depth=bit_depth)
-    # Only ADMM has a tolerance; HQS and DMSP always run their full schedule.
-    state = ("" if args.method != "admm" else
-             ", converged" if result.converged else ", not converged within --iters")
-    log.info("wrote %s (%d iterations%s, noise sigma %.2f/255)", args.output,
-             result.iterations, state, result.sigma_n * 255.0)
+    check_solver_options(args.method, rho=args.rho)
+    args.input = [one_input(args)]
+    return run_one(args, "upscale", scale=args.scale, kernel=args.kernel, method=args.method,
+                   iters=args.iters, rho=args.rho)
