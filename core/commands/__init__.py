@@ -22,6 +22,6 @@ from edgerestore.commands import (
 )
 
 COMMAND_MODULES = [
-    demo, train, adapt, evaluate, export, denoise, restore, models, generate, map_check, macs, bench,
-    samples, add_noise, compare,
+    demo, train, adapt, evaluate, export, denoise, restore, models, generate, map_check, macs,
+    bench, samples, add_noise, compare,
 ]
