@@ -30,19 +30,17 @@ venv: $(VENV)/.installed
 demo: venv
 	$(VENV)/bin/edgerestore demo --out demo_out
 
-# Re-export the models packaged inside edgerestore (runtime/packaged/) from
-# models/weights; only models whose weights changed are redone (FORCE=1: all).
+# Re-export the models packaged inside edgerestore (src/edgerestore/runtime/packaged/)
+# from src/edgerestore/models/weights; only models whose weights changed are redone
+# (FORCE=1: all).
 models: venv
 	$(VENV)/bin/edgerestore export --shipped $(if $(FORCE),--force)
 
-# lint-imports checks the layering (pyproject.toml, ARCHITECTURE.md). It reads packages
-# from disk, so it runs on the installed layout (edgerestore/ holding runtime/, models/,
-# ...) that build_py lays out under build/, not on the source folders.
+# lint-imports checks the layering (pyproject.toml, ARCHITECTURE.md) on the source tree
+# itself: src/edgerestore/ is the package, so no copy is laid out first.
 lint: venv
 	$(VENV)/bin/ruff check .
-	rm -rf build/importlint
-	$(PY) -c 'import setuptools; setuptools.setup()' -q build_py --build-lib build/importlint 2>/dev/null
-	PYTHONPATH=build/importlint $(VENV)/bin/lint-imports --no-cache
+	PYTHONPATH=src $(VENV)/bin/lint-imports --no-cache
 
 test: lint
 	$(VENV)/bin/pytest -q

@@ -25,7 +25,7 @@ from edgerestore.models.macs import count
 from edgerestore.models.weights_io import load_weights
 
 HERE = Path(__file__).resolve().parent
-WEIGHTS = HERE.parent / "models" / "weights"
+WEIGHTS = HERE.parent / "src" / "edgerestore" / "models" / "weights"
 #: The noise seed of every evaluation here: (C)BM3D results are reusable across models
 #: because they all score the same seeded noisy images.
 SEED = 0

@@ -12,7 +12,7 @@ seeds); three estimators fitted to the same training samples:
 * Gaussian KDE (scikit-learn), bandwidth by 3-fold cross-validated likelihood;
 * masked autoregressive flow (zuko ``MAF``), trained by maximum likelihood.
 
-Digits part: the shipped generator (``models/weights/dde_digits_generator``, trained
+Digits part: the shipped generator (``src/edgerestore/models/weights/dde_digits_generator``, trained
 with ``edgerestore train dde``) against a VAE whose decoder is the same generator
 network, trained here on the same 1400 digits for the same number of batches; both
 scored by energy distance to the 397 held-out digits (and the floor: training
@@ -48,7 +48,8 @@ from edgerestore.models.weights_io import load_card, load_weights
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
-WEIGHTS = ROOT.parent / "models" / "weights" / "dde_digits_generator.safetensors"
+WEIGHTS = (ROOT.parent / "src" / "edgerestore" / "models" / "weights"
+           / "dde_digits_generator.safetensors")
 N_TOY = 5000
 DDE_SIGMA = 0.1
 
@@ -317,7 +318,8 @@ def markdown(results: dict) -> str:
                   "![crop samples](../dde_crops.png)", ""]
     if "export" in results:
         lines += ["### Exported generator: parity with PyTorch on 64 seeded latents", "",
-                  "`edgerestore export --model models/weights/dde_digits_generator.safetensors "
+                  "`edgerestore export --model "
+                  "src/edgerestore/models/weights/dde_digits_generator.safetensors "
                   "--format all --precision fp32 fp16 --out OUT`", "",
                   "| file | batch | KiB | max abs diff | PSNR vs PyTorch (dB) |",
                   "|---|---:|---:|---:|---:|"]

@@ -40,7 +40,7 @@ from edgerestore.runtime.bench import Variant, file_variant, format_table, machi
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-WEIGHTS = ROOT / "models" / "weights"
+WEIGHTS = ROOT / "src" / "edgerestore" / "models" / "weights"
 BENCH = ROOT / "runs" / "bench"
 BACKENDS = ("torch fp32", "onnx fp32", "onnx fp16", "onnx int8", "tflite fp32", "tflite fp16",
             "tflite int8")

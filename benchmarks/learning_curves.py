@@ -44,7 +44,8 @@ def _history_curve(card: dict[str, Any]) -> list[list[float]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--weights", type=Path, default=ROOT / "models" / "weights")
+    ap.add_argument("--weights", type=Path,
+                    default=ROOT / "src" / "edgerestore" / "models" / "weights")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "learning_curves.png")
     args = ap.parse_args()
     import matplotlib

@@ -13,7 +13,7 @@ tasks the paper reports, each next to a classical baseline on the same observati
 Masks and noise are seeded per image, so reruns score the same observations.
 
     python benchmarks/pnp_tasks.py --data-root ../shared/data [--images Set3C] \
-        [--denoiser models/weights/map_rgb.safetensors] [--threads 1]
+        [--denoiser src/edgerestore/models/weights/map_rgb.safetensors] [--threads 1]
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-root", type=Path, required=True)
     ap.add_argument("--images", default="Set3C", help="folder under <data-root>/eval")
-    ap.add_argument("--denoiser", type=Path, default=HERE.parent / "models" / "weights"
-                    / "map_rgb.safetensors")
+    ap.add_argument("--denoiser", type=Path, default=HERE.parent / "src" / "edgerestore" / "models"
+                    / "weights" / "map_rgb.safetensors")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=HERE / "results" / "pnp_tasks_set3c.json")

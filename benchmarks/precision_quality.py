@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--init-from", type=Path,
-                    default=ROOT / "models" / "weights" / "blindspot_eff_gauss25_rgb.safetensors")
+                    default=ROOT / "src" / "edgerestore" / "models" / "weights"
+                    / "blindspot_eff_gauss25_rgb.safetensors")
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--patch", type=int, default=64)

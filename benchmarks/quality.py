@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 OUT = RESULTS / "quality"
-WEIGHTS = ROOT / "models" / "weights"
+WEIGHTS = ROOT / "src" / "edgerestore" / "models" / "weights"
 EXPORTS = ROOT / "runs" / "bench" / "export"
 SIGMAS = (15, 25, 50)
 #: Shipped denoiser -> evaluation sets (colour models on CBSD68, grey on BSD68 and Set12).

@@ -7,8 +7,8 @@ in the same run, on the same noisy images: the model trained on sigma in [5, 50]
 (true sigma) and CBM3D at the true sigma.
 
     python benchmarks/robustness.py --data-root ../shared/data \\
-        --model25 models/weights/blindspot_gauss25_rgb.safetensors \\
-        --model-range models/weights/blindspot_gauss5_50_rgb.safetensors --limit 4
+        --model25 src/edgerestore/models/weights/blindspot_gauss25_rgb.safetensors \\
+        --model-range src/edgerestore/models/weights/blindspot_gauss5_50_rgb.safetensors --limit 4
 
 writes ``benchmarks/results/robustness.json`` and ``benchmarks/robustness.png``.
 """

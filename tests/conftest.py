@@ -22,6 +22,63 @@ def load_benchmark(name: str) -> ModuleType:
     return module
 
 
+TINY_CARD = {"name": "tiny_dncnn", "sigma": 11.0}
+
+
+def save_tiny_dncnn(path: Path, channels: int = 3, identity: bool = False,
+                    card: dict | None = None, seed: int = 0) -> Path:
+    """A tiny DnCNN MAP denoiser (depth 3, width 8) saved as ``path`` with its card;
+    ``identity``: the last layer zeroed, so the net returns its input. Needs torch."""
+    import torch
+
+    from edgerestore.models.dncnn import DnCNN
+    from edgerestore.models.weights_io import save_weights
+
+    torch.manual_seed(seed)
+    model = DnCNN(channels, depth=3, width=8, role="map").eval()
+    if identity:
+        torch.nn.init.zeros_(model.body[-1].weight)
+        torch.nn.init.zeros_(model.body[-1].bias)
+    save_weights(model, model.config(), path, card=TINY_CARD if card is None else card)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_dncnn(tmp_path_factory) -> Path:
+    """``tiny_dncnn.safetensors``: :func:`save_tiny_dncnn`'s RGB net (skips without torch)."""
+    pytest.importorskip("torch")
+    return save_tiny_dncnn(tmp_path_factory.mktemp("tiny") / "tiny_dncnn.safetensors")
+
+
+#: The blind-spot backbone the training tests build: small enough for seconds on a CPU.
+TINY_BACKBONE = {"width": 8, "depth": 2, "branch_width": 4, "mix_widths": [8]}
+
+
+@pytest.fixture(scope="session")
+def train_images(tmp_path_factory) -> Path:
+    """Three 64x80 crops of the bundled samples: the training tests' data folder."""
+    from edgerestore.runtime.image_io import write_image
+    from edgerestore.runtime.samples import load_sample
+
+    folder = tmp_path_factory.mktemp("data")
+    for name in ("astronaut", "coffee", "chelsea"):
+        write_image(folder / f"{name}.png", load_sample(name)[100:164, 100:180])
+    return folder
+
+
+def tiny_blindspot_training(tmp: Path, data: Path, **kw):
+    """``BlindSpotTraining`` of :data:`TINY_BACKBONE` on ``data`` writing under ``tmp``
+    (12 steps of 2 patches of 24, a checkpoint every 4, one CPU thread); ``kw`` overrides."""
+    from dataclasses import replace
+
+    from edgerestore.models.train_blindspot import BlindSpotTraining
+
+    base = BlindSpotTraining(data=str(data), out=str(tmp / "w.safetensors"),
+                             run_dir=str(tmp / "run"), backbone=dict(TINY_BACKBONE), steps=12,
+                             batch=2, patch=24, checkpoint_every=4, device="cpu", threads=1)
+    return replace(base, **kw)
+
+
 def correlated_noise(shape: tuple[int, ...], sigma: float,
                      rng: np.random.Generator) -> np.ndarray:
     """HxWxC noise of std ``sigma`` (0-255 units, returned in [0, 1] units) correlated

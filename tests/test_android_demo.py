@@ -119,7 +119,8 @@ def test_exported_models_exist_as_weights():
     names = re.findall(r'\("(\w+)", "(?:denoise|map_denoiser)"\)', src)
     assert names, "no models listed in prepare_models.py"
     for name in names:
-        assert (REPO / "models" / "weights" / f"{name}.safetensors").is_file(), name
+        weights = REPO / "src" / "edgerestore" / "models" / "weights" / f"{name}.safetensors"
+        assert weights.is_file(), name
 
 
 def test_package_lock_matches_package_json():

@@ -17,19 +17,13 @@ pytest.importorskip("onnx")
 torch = pytest.importorskip("torch")
 
 from edgerestore.cli import main  # noqa: E402
-from edgerestore.models.dncnn import DnCNN  # noqa: E402
-from edgerestore.models.weights_io import save_weights  # noqa: E402
 from edgerestore.runtime.bench import FIELDS, format_table, parse_size  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def tiny_onnx(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = DnCNN(3, depth=3, width=8, role="map").eval()
+def tiny_onnx(tmp_path_factory, tiny_dncnn) -> Path:
     root = tmp_path_factory.mktemp("bench")
-    weights = root / "tiny_dncnn.safetensors"
-    save_weights(model, model.config(), weights, card={"name": "tiny_dncnn", "sigma": 11.0})
-    assert main(["-q", "export", "--model", str(weights), "--format", "onnx", "--precision",
+    assert main(["-q", "export", "--model", str(tiny_dncnn), "--format", "onnx", "--precision",
                  "fp32", "--out", str(root / "out")]) == 0
     return root / "out" / "tiny_dncnn_fp32.onnx"
 

@@ -55,13 +55,13 @@ def test_quick_latency_run_writes_every_field_and_renders(tmp_path):
 def test_pnp_claim_reads_an_eval_deblur_run(tmp_path, monkeypatch):
     """The speed-up claims.py states is DMSP's time over ADMM's time to DMSP's PSNR, read
     from what ``edgerestore eval deblur`` wrote (here: a tiny identity denoiser)."""
-    from test_restore_cli import tiny_dncnn
+    from conftest import save_tiny_dncnn
 
     images = tmp_path / "images"
     images.mkdir()
     write_image(images / "a.png", load_sample("camera")[::8, ::8][8:40, 8:40])
     np.savez(tmp_path / "kernels.npz", k1=motion_kernel(7, seed=3))
-    model = tiny_dncnn(tmp_path / "identity.safetensors", channels=1, identity=True)
+    model = save_tiny_dncnn(tmp_path / "identity.safetensors", channels=1, identity=True)
     results = tmp_path / "results"
     assert main(["-q", "eval", "deblur", "--denoiser", str(model), "--images", str(images),
                  "--kernels", str(tmp_path / "kernels.npz"), "--methods", "admm", "dmsp",

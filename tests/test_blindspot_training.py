@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_BACKBONE as TINY
+from conftest import tiny_blindspot_training
 from torch import nn
 
 from edgerestore.cli import main
@@ -24,30 +26,15 @@ from edgerestore.models import train_blindspot
 from edgerestore.models.state_match import LayerMismatch, load_matching
 from edgerestore.models.train_blindspot import BlindSpotTraining, train
 from edgerestore.models.weights_io import load_card, load_weights, save_weights
-from edgerestore.runtime.image_io import write_image
-from edgerestore.runtime.samples import load_sample
-
-TINY = {"width": 8, "depth": 2, "branch_width": 4, "mix_widths": [8]}
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("data")
-    for name in ("astronaut", "coffee", "chelsea"):
-        write_image(folder / f"{name}.png", load_sample(name)[100:164, 100:180])
-    return folder
 
 
 def settings(tmp: Path, data: Path, **kw) -> BlindSpotTraining:
-    base = BlindSpotTraining(data=str(data), out=str(tmp / "w.safetensors"),
-                             run_dir=str(tmp / "run"), backbone=dict(TINY), steps=12, batch=2,
-                             patch=24, checkpoint_every=4, device="cpu", threads=1)
-    return replace(base, **kw)
+    return tiny_blindspot_training(tmp, data, **kw)
 
 
-def test_training_lowers_the_loss_and_writes_weights_and_card(tmp_path, data_dir):
-    cfg = settings(tmp_path, data_dir, steps=40, checkpoint_every=20, lr=3e-3,
-                   dev_images=str(data_dir), dev_count=1)
+def test_training_lowers_the_loss_and_writes_weights_and_card(tmp_path, train_images):
+    cfg = settings(tmp_path, train_images, steps=40, checkpoint_every=20, lr=3e-3,
+                   dev_images=str(train_images), dev_count=1)
     card = train(cfg)
     hist = card["history"]
     assert hist[-1]["loss"] < hist[0]["loss"] or hist[-1]["loss"] < 0
@@ -60,9 +47,9 @@ def test_training_lowers_the_loss_and_writes_weights_and_card(tmp_path, data_dir
     assert model.denoise(x, torch.tensor([0.1])).shape == x.shape
 
 
-def test_resume_continues_exactly_where_a_crash_left_off(tmp_path, data_dir, monkeypatch):
-    full = train(settings(tmp_path / "a", data_dir))
-    crashed = settings(tmp_path / "b", data_dir)
+def test_resume_continues_exactly_where_a_crash_left_off(tmp_path, train_images, monkeypatch):
+    full = train(settings(tmp_path / "a", train_images))
+    crashed = settings(tmp_path / "b", train_images)
     real = train_blindspot.sample_batch
 
     def crash_at_9(images, items, size, seed, step):
@@ -84,8 +71,8 @@ def test_resume_continues_exactly_where_a_crash_left_off(tmp_path, data_dir, mon
     assert [h["step"] for h in resumed["history"]] == [h["step"] for h in full["history"]]
 
 
-def test_resume_refuses_other_settings(tmp_path, data_dir):
-    cfg = settings(tmp_path, data_dir, steps=4)
+def test_resume_refuses_other_settings(tmp_path, train_images):
+    cfg = settings(tmp_path, train_images, steps=4)
     train(cfg)
     with pytest.raises(InputError, match="different settings"):
         train(replace(cfg, lr=1e-2), resume=True)
@@ -93,10 +80,10 @@ def test_resume_refuses_other_settings(tmp_path, data_dir):
         train(replace(cfg, run_dir=str(tmp_path / "none")), resume=True)
 
 
-def test_kill_9_then_resume_from_the_cli(tmp_path, data_dir):
+def test_kill_9_then_resume_from_the_cli(tmp_path, train_images):
     out, run = tmp_path / "k.safetensors", tmp_path / "krun"
     cmd = [sys.executable, "-m", "edgerestore", "-q", "train", "blindspot", "--data",
-           str(data_dir), "--out", str(out), "--run-dir", str(run), "--width", "8", "--depth",
+           str(train_images), "--out", str(out), "--run-dir", str(run), "--width", "8", "--depth",
            "2", "--branch-width", "4", "--mix-widths", "8", "--steps", "400", "--batch", "1",
            "--patch", "24", "--checkpoint-every", "10", "--device", "cpu", "--threads", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -116,15 +103,15 @@ def test_kill_9_then_resume_from_the_cli(tmp_path, data_dir):
     assert card["history"][-1]["step"] == 400
 
 
-def test_eval_cli_writes_the_documented_json(tmp_path, data_dir):
-    cfg = settings(tmp_path, data_dir, steps=4)
+def test_eval_cli_writes_the_documented_json(tmp_path, train_images):
+    cfg = settings(tmp_path, train_images, steps=4)
     train(cfg)
     js = tmp_path / "eval.json"
-    assert main(["-q", "eval", "denoise", "--model", cfg.out, "--images", str(data_dir),
+    assert main(["-q", "eval", "denoise", "--model", cfg.out, "--images", str(train_images),
                  "--noise", "gauss:25", "--seed", "0", "--mode", "all", "--json", str(js),
                  "--device", "cpu", "--card"]) == 0
     result = json.loads(js.read_text())
-    recorded = load_card(cfg.out)["evaluation"][data_dir.name]["gauss:25"]
+    recorded = load_card(cfg.out)["evaluation"][train_images.name]["gauss:25"]
     assert recorded["prior"]["psnr"] == pytest.approx(result["modes"]["prior"]["psnr"], abs=1e-4)
     assert result["noise"] == "gauss:25" and result["count"] == 3
     for mode in ("posterior", "estimated", "prior"):
@@ -133,8 +120,8 @@ def test_eval_cli_writes_the_documented_json(tmp_path, data_dir):
         assert np.isfinite(entry["psnr"])
 
 
-def test_mismatched_weights_file_is_a_clear_error(tmp_path, data_dir):
-    cfg = settings(tmp_path, data_dir, steps=4)
+def test_mismatched_weights_file_is_a_clear_error(tmp_path, train_images):
+    cfg = settings(tmp_path, train_images, steps=4)
     train(cfg)
     model, config = load_weights(cfg.out)
     bad = dict(config, backbone=dict(config["backbone"], width=16))
@@ -145,7 +132,7 @@ def test_mismatched_weights_file_is_a_clear_error(tmp_path, data_dir):
     with pytest.raises(ModelFileError):
         load_weights(tmp_path / "junk.safetensors")
     assert main(["-q", "eval", "denoise", "--model", str(tmp_path / "junk.safetensors"),
-                 "--images", str(data_dir)]) == 2
+                 "--images", str(train_images)]) == 2
 
 
 @pytest.mark.parametrize("kw", [
@@ -158,8 +145,8 @@ def test_mismatched_weights_file_is_a_clear_error(tmp_path, data_dir):
     {"arch": "laine_unet", "backbone": {"base_width": 8}, "patch": 32},
     {"channels": 1},
 ])
-def test_every_training_variant_runs_and_reloads(tmp_path, data_dir, kw):
-    cfg = settings(tmp_path, data_dir, steps=2, checkpoint_every=2, **kw)
+def test_every_training_variant_runs_and_reloads(tmp_path, train_images, kw):
+    cfg = settings(tmp_path, train_images, steps=2, checkpoint_every=2, **kw)
     train(cfg)
     model, config = load_weights(cfg.out)
     assert config["sigma_mode"] == cfg.sigma_mode
@@ -168,36 +155,36 @@ def test_every_training_variant_runs_and_reloads(tmp_path, data_dir, kw):
     assert out.shape == x.shape and torch.isfinite(out).all()
 
 
-def test_a_unet_on_small_patches_is_warned_about(tmp_path, data_dir, caplog):
-    cfg = settings(tmp_path, data_dir, steps=1, checkpoint_every=1, arch="laine_unet",
+def test_a_unet_on_small_patches_is_warned_about(tmp_path, train_images, caplog):
+    cfg = settings(tmp_path, train_images, steps=1, checkpoint_every=1, arch="laine_unet",
                    backbone={"base_width": 8}, patch=32)
     with caplog.at_level("WARNING", logger="edgerestore"):
         train(cfg)
     assert "--patch 256" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="edgerestore"):
-        train(settings(tmp_path / "dilated", data_dir, steps=1, checkpoint_every=1, patch=32))
+        train(settings(tmp_path / "dilated", train_images, steps=1, checkpoint_every=1, patch=32))
     assert "--patch 256" not in caplog.text
 
 
-def test_plain_net_trains_on_camera_photos_only_with_an_estimated_level(tmp_path, data_dir):
-    cfg = settings(tmp_path, data_dir, steps=2, checkpoint_every=2, already_noisy=True,
+def test_plain_net_trains_on_camera_photos_only_with_an_estimated_level(tmp_path, train_images):
+    cfg = settings(tmp_path, train_images, steps=2, checkpoint_every=2, already_noisy=True,
                    noise="camera:iso=400-6400", sigma_mode="estimated")
     train(cfg)
     model, config = load_weights(cfg.out)
     assert config["noise_model"] == "gauss" and config["sigma_mode"] == "estimated"
     assert torch.isfinite(model.estimated_level(torch.rand(1, 3, 32, 32))).all()
     with pytest.raises(InputError, match="camera noise"):
-        train(settings(tmp_path / "known", data_dir, steps=2, already_noisy=True,
+        train(settings(tmp_path / "known", train_images, steps=2, already_noisy=True,
                        noise="camera:iso=400-6400"))
 
 
-def test_apbsn_starts_from_a_gaussian_head_model(tmp_path, data_dir):
+def test_apbsn_starts_from_a_gaussian_head_model(tmp_path, train_images):
     """--init-from a Laine-head model: the backbone and the head's prior-mean outputs."""
-    source_cfg = settings(tmp_path / "src", data_dir, steps=2, checkpoint_every=2)
+    source_cfg = settings(tmp_path / "src", train_images, steps=2, checkpoint_every=2)
     train(source_cfg)
     source, _ = load_weights(source_cfg.out)
-    cfg = settings(tmp_path / "pd", data_dir, steps=1, checkpoint_every=1, patch=30,
+    cfg = settings(tmp_path / "pd", train_images, steps=1, checkpoint_every=1, patch=30,
                    already_noisy=True, noise="camera:iso=800", pd_stride=5)
     pd = train_blindspot.build(cfg)
     taken = pd.init_from_gaussian(source)
@@ -210,7 +197,7 @@ def test_apbsn_starts_from_a_gaussian_head_model(tmp_path, data_dir):
                                    rtol=1e-5, atol=1e-6)
     card = train(replace(cfg, init_from=source_cfg.out))
     assert len(card["lineage"]) == 2
-    wider = settings(tmp_path / "wide", data_dir, steps=1, pd_stride=5, already_noisy=True,
+    wider = settings(tmp_path / "wide", train_images, steps=1, pd_stride=5, already_noisy=True,
                      noise="camera:iso=800", backbone={**TINY, "width": 16},
                      init_from=source_cfg.out)
     with pytest.raises(InputError, match="init-from"):

@@ -23,7 +23,6 @@ from edgerestore.export.graph import GaussianPosterior, build_graph  # noqa: E40
 from edgerestore.models import gaussian_head  # noqa: E402
 from edgerestore.models.blindspot import DilatedBlindSpotNet  # noqa: E402
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser  # noqa: E402
-from edgerestore.models.dncnn import DnCNN  # noqa: E402
 from edgerestore.models.weights_io import save_weights  # noqa: E402
 from edgerestore.runtime.model_metadata import read_metadata, sidecar_path  # noqa: E402
 
@@ -40,15 +39,6 @@ def weights(tmp_path_factory) -> Path:
     model = _blindspot()
     save_weights(model, model.config(), path, card={"name": "tiny_bs", "noise": "gauss:25",
                                                     "sigma": 25.0})
-    return path
-
-
-@pytest.fixture(scope="module")
-def dncnn_weights(tmp_path_factory) -> Path:
-    torch.manual_seed(1)
-    model = DnCNN(3, depth=3, width=8, role="map").eval()
-    path = tmp_path_factory.mktemp("w") / "tiny_dncnn.safetensors"
-    save_weights(model, model.config(), path, card={"name": "tiny_dncnn", "sigma": 11.0})
     return path
 
 
@@ -179,9 +169,9 @@ def test_tflite_raw_graph_matches_torch_on_a_non_square_tile(weights, tmp_path):
     np.testing.assert_allclose(out, ref, atol=1e-5)
 
 
-def test_dncnn_exports_with_map_task(dncnn_weights, tmp_path):
+def test_dncnn_exports_with_map_task(tiny_dncnn, tmp_path):
     out = tmp_path / "out"
-    assert main(["-q", "export", "--model", str(dncnn_weights), "--format", "onnx",
+    assert main(["-q", "export", "--model", str(tiny_dncnn), "--format", "onnx",
                  "--precision", "int8", "a16w8", "--tile", "32", "--calib-count", "8",
                  "--nhwc", "--out", str(out)]) == 0
     x = np.random.default_rng(0).random((1, 24, 40, 3), dtype=np.float32)

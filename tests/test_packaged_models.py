@@ -21,7 +21,7 @@ from edgerestore.runtime.kernels import gaussian_kernel
 from edgerestore.runtime.metrics import psnr
 from edgerestore.runtime.model_metadata import read_metadata
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
+WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "edgerestore" / "models" / "weights"
 
 
 def _sha256(path: Path) -> str:

@@ -1,9 +1,10 @@
-"""Packaging: the mapped import paths resolve to the top-level folders, from any directory,
-and the device runtime works in a process where torch cannot be imported."""
+"""Packaging: the import paths resolve to the folders under src/edgerestore/, from any
+directory, and the device runtime works in a process where torch cannot be imported."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import subprocess
 import sys
@@ -13,20 +14,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "edgerestore"
 
 
 @pytest.mark.parametrize("cwd", [ROOT, Path("/")])
-def test_import_paths_map_to_top_level_folders(cwd):
+def test_import_paths_are_the_source_folders(cwd):
     code = ("import edgerestore, edgerestore.models, edgerestore.export, edgerestore.runtime;"
             "print(edgerestore.runtime.__file__); print(edgerestore.models.__file__)")
     out = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True,
                          text=True, check=True).stdout.split()
-    assert out[0] == str(ROOT / "runtime" / "__init__.py")
-    assert out[1] == str(ROOT / "models" / "__init__.py")
+    assert out[0] == str(PACKAGE / "runtime" / "__init__.py")
+    assert out[1] == str(PACKAGE / "models" / "__init__.py")
 
 
 def test_runtime_source_never_imports_torch():
-    for path in (ROOT / "runtime").rglob("*.py"):
+    for path in (PACKAGE / "runtime").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -71,9 +73,11 @@ def test_runtime_imports_and_runs_when_torch_is_unavailable(tmp_path):
 
 
 @pytest.mark.slow
-def test_fresh_base_install_restores_photos_with_packaged_models(tmp_path):
-    """The promise of the README's first lines: ``pip install .`` (no torch, no extras),
-    then one command or one Python call, with no model flag and no export."""
+def test_fresh_base_install_restores_photos(tmp_path):
+    """The promise of the README's first lines: ``pip install .`` (no torch, no extras)
+    in a new venv, then one command or one Python call, with no model flag and no export;
+    and the same install runs files exported here from the shipped weights (the
+    efficient blind-spot net, the MAP denoiser as a deblurring prior)."""
     import numpy as np
 
     from edgerestore.runtime.blur import blur_circular
@@ -118,3 +122,29 @@ def test_fresh_base_install_restores_photos_with_packaged_models(tmp_path):
     run(str(bindir / "python"), "-c",
         "import edgerestore; out = edgerestore.denoise('noisy.png'); "
         "assert out.size == (64, 64), out")
+
+    # Exported files (exporting needs torch and onnx here, never in the new venv).
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("onnx") is None:
+        return
+    from edgerestore.cli import main
+    from edgerestore.runtime.samples import load_sample
+
+    weights = PACKAGE / "models" / "weights"
+    exported = tmp_path / "exported"
+    for name in ("blindspot_eff_gauss25_rgb", "map_rgb"):
+        assert main(["-q", "export", "--model", str(weights / f"{name}.safetensors"),
+                     "--format", "onnx", "--precision", "fp32", "--out", str(exported)]) == 0
+    photo = load_sample("astronaut")[40:240, 100:390].astype(np.float32)
+    photo_noisy = (photo + np.random.default_rng(0).normal(0, 25 / 255, photo.shape)
+                   ).astype(np.float32)
+    write_image(tmp_path / "photo_noisy.png", photo_noisy)
+    run(er, "denoise", "photo_noisy.png", "-o", "photo_den.png", "--threads", "1",
+        "--model", str(exported / "blindspot_eff_gauss25_rgb_fp32.onnx"))
+    assert psnr(read_image(tmp_path / "photo_den.png")[0], photo) > psnr(photo_noisy, photo) + 6
+    crop = photo[:64, :64]
+    write_image(tmp_path / "crop_blurred.png", blur_circular(crop, kernel))
+    run(er, "deblur", "crop_blurred.png", "-o", "crop_sharp.png", "--kernel", "k.npy",
+        "--sigma", "1", "--boundary", "circular", "--iters", "10",
+        "--denoiser", str(exported / "map_rgb_fp32.onnx"), "--threads", "1")
+    assert psnr(read_image(tmp_path / "crop_sharp.png")[0], crop) > psnr(
+        blur_circular(crop, kernel), crop) + 1

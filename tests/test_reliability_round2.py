@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_onnx_denoiser
+from conftest import make_onnx_denoiser, save_tiny_dncnn
 
 from edgerestore.cli import main
 from edgerestore.errors import InputError
@@ -125,18 +125,14 @@ def test_item1_a_0_255_image_is_refused_where_it_enters_the_solver(tmp_path):
 def tiny_weights(path: Path, config: str | None = None, card: str | None = None) -> Path:
     """A tiny DnCNN ``.safetensors``; ``config`` replaces its embedded config text,
     ``card`` writes its card (``NAME.json``) as given."""
-    torch = pytest.importorskip("torch")
-    from safetensors.torch import save_file
+    pytest.importorskip("torch")
+    from safetensors.torch import load_file, save_file
 
-    from edgerestore.models.dncnn import DnCNN
-    from edgerestore.models.weights_io import CONFIG_KEY, save_weights
+    from edgerestore.models.weights_io import CONFIG_KEY
 
-    torch.manual_seed(0)
-    model = DnCNN(3, depth=3, width=8, role="map")
-    save_weights(model, model.config(), path, {"name": "tiny", "sigma": 11.0})
+    save_tiny_dncnn(path, card={"name": "tiny", "sigma": 11.0})
     if config is not None:
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
-                  metadata={CONFIG_KEY: config})
+        save_file(load_file(str(path)), str(path), metadata={CONFIG_KEY: config})
     if card is not None:
         path.with_suffix(".json").write_text(card)
     return path

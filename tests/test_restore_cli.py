@@ -14,25 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import save_tiny_dncnn
 
 from edgerestore.cli import main
-from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.weights_io import save_weights
 from edgerestore.runtime.image_io import read_image, write_image
 from edgerestore.runtime.kernels import motion_kernel
 from edgerestore.runtime.samples import load_sample
 
 CARD = {"name": "tiny", "task": "map_denoiser", "sigma": 11.0}
-
-
-def tiny_dncnn(path: Path, channels: int = 3, identity: bool = False) -> Path:
-    torch.manual_seed(0)
-    model = DnCNN(channels, depth=3, width=8, role="map")
-    if identity:
-        torch.nn.init.zeros_(model.body[-1].weight)
-        torch.nn.init.zeros_(model.body[-1].bias)
-    save_weights(model, model.config(), path, card=CARD)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +35,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     np.save(root / "k.npy", kernel)
     write_image(root / "k.png", (kernel / kernel.max())[:, :, None].astype(np.float32))
     return {"image": root / "in.png", "npy": root / "k.npy", "png": root / "k.png",
-            "model": tiny_dncnn(root / "map.safetensors"), "root": root}
+            "model": save_tiny_dncnn(root / "map.safetensors", card=CARD), "root": root}
 
 
 def run(*argv: str | Path) -> int:
@@ -67,7 +57,7 @@ def test_deblur_methods_write_outputs_of_the_right_size(files, tmp_path, method,
 
 
 def test_dmsp_takes_a_separate_dae(files, tmp_path):
-    dae = tiny_dncnn(tmp_path / "dae.safetensors", identity=True)
+    dae = save_tiny_dncnn(tmp_path / "dae.safetensors", identity=True, card=CARD)
     out = tmp_path / "out.png"
     assert run("deblur", files["image"], "-o", out, "--kernel", files["npy"], "--denoiser",
                files["model"], "--method", "dmsp", "--dae", dae, "--sigma", "2.55",
@@ -197,7 +187,8 @@ def test_eval_deblur_compares_every_method_on_the_same_observations(tmp_path, ca
     write_image(images / "a.png", camera[8:40, 8:40])
     write_image(images / "b.png", camera[24:56, 20:52])
     np.savez(tmp_path / "kernels.npz", k1=motion_kernel(7, seed=3), k2=motion_kernel(9, seed=4))
-    model = tiny_dncnn(tmp_path / "identity.safetensors", channels=1, identity=True)
+    model = save_tiny_dncnn(tmp_path / "identity.safetensors", channels=1, identity=True,
+                            card=CARD)
     out, plot = tmp_path / "eval.json", tmp_path / "convergence.png"
     assert run("eval", "deblur", "--denoiser", model, "--images", images, "--kernels",
                tmp_path / "kernels.npz", "--sigma", "2.55", "--seed", "0", "--json", out,
@@ -235,7 +226,7 @@ def test_eval_deblur_authors_protocol_recovers_the_full_image(tmp_path):
     cell = np.empty((1, 1), dtype=object)
     cell[0, 0] = motion_kernel(8, seed=5)  # even size: the baselines must keep its centre
     pytest.importorskip("scipy.io").savemat(tmp_path / "kernels.mat", {"kernels": cell})
-    model = tiny_dncnn(tmp_path / "identity.safetensors", identity=True)
+    model = save_tiny_dncnn(tmp_path / "identity.safetensors", identity=True, card=CARD)
     out = tmp_path / "eval.json"
     assert run("eval", "deblur", "--denoiser", model, "--images", images, "--kernels",
                tmp_path / "kernels.mat", "--protocol", "authors", "--methods", "admm", "dmsp",

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TINY_BACKBONE as TINY
+from conftest import tiny_blindspot_training
 
 from edgerestore.cli import main
 from edgerestore.errors import InputError
@@ -23,27 +25,13 @@ from edgerestore.models.schedule import ramped_lr_at
 from edgerestore.models.train_blindspot import BlindSpotTraining, train
 from edgerestore.models.train_engine import RunLength, resolve_precision
 from edgerestore.models.weights_io import load_card, load_weights
-from edgerestore.runtime.image_io import write_image
-from edgerestore.runtime.samples import load_sample
 
-TINY = {"width": 8, "depth": 2, "branch_width": 4, "mix_widths": [8]}
 TINY_FLAGS = ["--width", "8", "--depth", "2", "--branch-width", "4", "--mix-widths", "8"]
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("data")
-    for name in ("astronaut", "coffee", "chelsea"):
-        write_image(folder / f"{name}.png", load_sample(name)[100:164, 100:180])
-    return folder
-
-
 def settings(tmp: Path, data: Path, **kw) -> BlindSpotTraining:
-    base = BlindSpotTraining(data=str(data), out=str(tmp / "w.safetensors"),
-                             run_dir=str(tmp / "run"), backbone=dict(TINY), steps=6, batch=4,
-                             patch=24, checkpoint_every=3, device="cpu", threads=1,
-                             precision="fp32")
-    return replace(base, **kw)
+    return tiny_blindspot_training(tmp, data, **{"steps": 6, "batch": 4, "checkpoint_every": 3,
+                                                 "precision": "fp32", **kw})
 
 
 def cli(data: Path, out: Path, *extra: str) -> list[str]:
@@ -77,8 +65,8 @@ def test_precision_auto_and_fp32():
         resolve_precision("fp8", "cpu")
 
 
-def test_bf16_channels_last_training_learns(tmp_path, data_dir):
-    cfg = settings(tmp_path, data_dir, precision="bf16", steps=30, checkpoint_every=15,
+def test_bf16_channels_last_training_learns(tmp_path, train_images):
+    cfg = settings(tmp_path, train_images, precision="bf16", steps=30, checkpoint_every=15,
                    lr=3e-3, batch=2)
     card = train(cfg)
     assert card["training"]["precision"] == "bf16" and card["training"]["finished"]
@@ -89,8 +77,8 @@ def test_bf16_channels_last_training_learns(tmp_path, data_dir):
                for p in model.state_dict().values())
 
 
-def test_budget_ends_the_run_with_the_ramp_down_done(tmp_path, data_dir):
-    cfg = settings(tmp_path, data_dir, steps=None, budget_minutes=0.05, checkpoint_every=5)
+def test_budget_ends_the_run_with_the_ramp_down_done(tmp_path, train_images):
+    cfg = settings(tmp_path, train_images, steps=None, budget_minutes=0.05, checkpoint_every=5)
     card = train(cfg)
     hist = card["history"]
     assert hist[-1]["step"] > 0 and card["training"]["finished"]
@@ -98,8 +86,8 @@ def test_budget_ends_the_run_with_the_ramp_down_done(tmp_path, data_dir):
     assert card["wall_time_s"] < 30
 
 
-def test_snapshots_keep_every_checkpoints_weights(tmp_path, data_dir):
-    cfg = settings(tmp_path, data_dir, keep_snapshots=True)
+def test_snapshots_keep_every_checkpoints_weights(tmp_path, train_images):
+    cfg = settings(tmp_path, train_images, keep_snapshots=True)
     train(cfg)
     snaps = sorted((tmp_path / "run" / "snapshots").glob("*.safetensors"))
     assert [p.name for p in snaps] == ["w_000000012.safetensors", "w_000000024.safetensors"]
@@ -110,15 +98,15 @@ def test_snapshots_keep_every_checkpoints_weights(tmp_path, data_dir):
     final, _ = load_weights(snaps[-1])
     assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(),
                                                       final.state_dict().values(), strict=True))
-    plain = settings(tmp_path / "plain", data_dir)
+    plain = settings(tmp_path / "plain", train_images)
     train(plain)
     assert not (tmp_path / "plain" / "run" / "snapshots").exists()
 
 
-def test_init_from_continues_and_keeps_the_lineage(tmp_path, data_dir):
-    first = settings(tmp_path / "a", data_dir)
+def test_init_from_continues_and_keeps_the_lineage(tmp_path, train_images):
+    first = settings(tmp_path / "a", train_images)
     train(first)
-    second = settings(tmp_path / "b", data_dir, init_from=first.out, steps=3)
+    second = settings(tmp_path / "b", train_images, init_from=first.out, steps=3)
     card = train(second)
     assert [s["images_seen"] for s in card["lineage"]] == [24, 12]
     assert card["total"] == {"stages": 2, "images_seen": 36,
@@ -129,21 +117,21 @@ def test_init_from_continues_and_keeps_the_lineage(tmp_path, data_dir):
     out = tmp_path / "c.safetensors"
     done = subprocess.run(
         [sys.executable, "-m", "edgerestore", "-q", "train", "blindspot", "--data",
-         str(data_dir), "--out", str(out), "--init-from", first.out, "--steps", "2",
+         str(train_images), "--out", str(out), "--init-from", first.out, "--steps", "2",
          "--patch", "24", "--device", "cpu", "--threads", "1", "--run-dir",
          str(tmp_path / "crun")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert load_card(out)["total"]["stages"] == 2
-    wrong = settings(tmp_path / "d", data_dir, init_from=first.out,
+    wrong = settings(tmp_path / "d", train_images, init_from=first.out,
                      backbone=dict(TINY, width=16))
     with pytest.raises(InputError, match="does not match"):
         train(wrong)
 
 
 @pytest.mark.slow
-def test_sigterm_writes_a_checkpoint_and_unfinished_weights(tmp_path, data_dir):
+def test_sigterm_writes_a_checkpoint_and_unfinished_weights(tmp_path, train_images):
     out = tmp_path / "s.safetensors"
-    cmd = cli(data_dir, out, "--steps", "100000", "--batch", "1", "--checkpoint-every",
+    cmd = cli(train_images, out, "--steps", "100000", "--batch", "1", "--checkpoint-every",
               "5", "--precision", "fp32")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ckpt = out.with_suffix("") / "checkpoint.pt"
@@ -164,9 +152,9 @@ class _Planted:
         return (os.system, ("touch PLANTED_RAN",))
 
 
-def test_a_planted_pickle_checkpoint_does_not_run(tmp_path, data_dir, monkeypatch):
+def test_a_planted_pickle_checkpoint_does_not_run(tmp_path, train_images, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cfg = settings(tmp_path, data_dir)
+    cfg = settings(tmp_path, train_images)
     ckpt = Path(cfg.run_dir) / "checkpoint.pt"
     ckpt.parent.mkdir(parents=True)
     ckpt.write_bytes(pickle.dumps({"settings": {}, "x": _Planted()}))
@@ -178,8 +166,8 @@ def test_a_planted_pickle_checkpoint_does_not_run(tmp_path, data_dir, monkeypatc
         load_checkpoint(ckpt, {}, "cpu")
 
 
-def test_two_trainings_cannot_share_a_run_folder(tmp_path, data_dir):
-    cfg = settings(tmp_path, data_dir)
+def test_two_trainings_cannot_share_a_run_folder(tmp_path, train_images):
+    cfg = settings(tmp_path, train_images)
     with locked_run_dir(Path(cfg.run_dir)), pytest.raises(InputError, match="another training"):
         train(cfg)
     train(cfg)  # released
@@ -190,10 +178,10 @@ def test_two_trainings_cannot_share_a_run_folder(tmp_path, data_dir):
     ["--lr", "nan"], ["--lr", "-1"], ["--threads", "-1"], ["--steps", "0"], ["--steps", "-5"],
     ["--budget-minutes", "0"], ["--seed", "-1"], ["--steps", "2", "--images", "8"],
 ])
-def test_bad_options_are_one_line_errors_before_any_work(tmp_path, data_dir, capsys, bad):
+def test_bad_options_are_one_line_errors_before_any_work(tmp_path, train_images, capsys, bad):
     out = tmp_path / "x.safetensors"
     try:
-        code = main(["train", "blindspot", "--data", str(data_dir), "--out", str(out),
+        code = main(["train", "blindspot", "--data", str(train_images), "--out", str(out),
                      *TINY_FLAGS, *bad])
     except SystemExit as exc:  # argparse's usage error
         code = exc.code
@@ -202,13 +190,13 @@ def test_bad_options_are_one_line_errors_before_any_work(tmp_path, data_dir, cap
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 
-def test_outputs_are_checked_before_training(tmp_path, data_dir):
-    image = data_dir / "coffee.png"
+def test_outputs_are_checked_before_training(tmp_path, train_images):
+    image = train_images / "coffee.png"
     before = image.read_bytes()
     with pytest.raises(InputError, match=r"\.safetensors"):
-        train(settings(tmp_path, data_dir, out=str(image)))
+        train(settings(tmp_path, train_images, out=str(image)))
     assert image.read_bytes() == before
-    cfg = settings(tmp_path, data_dir, steps=2)
+    cfg = settings(tmp_path, train_images, steps=2)
     train(cfg)
     with pytest.raises(InputError, match="--overwrite"):
         train(replace(cfg, run_dir=str(tmp_path / "other")))
@@ -218,22 +206,22 @@ def test_outputs_are_checked_before_training(tmp_path, data_dir):
         locked.mkdir()
         locked.chmod(0o500)
         with pytest.raises(InputError, match="not writable"):
-            train(settings(tmp_path, data_dir, out=str(locked / "w.safetensors")))
+            train(settings(tmp_path, train_images, out=str(locked / "w.safetensors")))
 
 
 @pytest.mark.slow
-def test_torchrun_two_processes_match_one_process(tmp_path, data_dir):
+def test_torchrun_two_processes_match_one_process(tmp_path, train_images):
     """DDP over 2 gloo ranks with the same global batch gives one process's weights."""
     common = ["--steps", "6", "--batch", "4", "--checkpoint-every", "3", "--precision",
               "fp32", "--no-channels-last", "--lr", "1e-3"]
     single = tmp_path / "one.safetensors"
-    done = subprocess.run(cli(data_dir, single, *common), capture_output=True, text=True,
+    done = subprocess.run(cli(train_images, single, *common), capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
     multi = tmp_path / "two.safetensors"
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc_per_node", "2", "-m", "edgerestore"]
-    args = cli(data_dir, multi, *common)[3:]
+    args = cli(train_images, multi, *common)[3:]
     done = subprocess.run([*torchrun, *args], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert_same_weights(single, multi, atol=2e-5)
@@ -242,11 +230,11 @@ def test_torchrun_two_processes_match_one_process(tmp_path, data_dir):
     assert card["training"]["images_seen"] == 24
     # Resume under DDP: cut at step 3 by running 3 steps, then continue to 6.
     cut = tmp_path / "cut.safetensors"
-    part = cli(data_dir, cut, *common)[3:]
+    part = cli(train_images, cut, *common)[3:]
     part[part.index("--steps") + 1] = "3"
     done = subprocess.run([*torchrun, *part], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    done = subprocess.run([*torchrun, *cli(data_dir, cut, *common)[3:], "--resume"],
+    done = subprocess.run([*torchrun, *cli(train_images, cut, *common)[3:], "--resume"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert load_card(cut)["history"][-1]["step"] == 6
@@ -266,9 +254,9 @@ def test_a_config_asking_for_a_huge_network_is_refused_before_allocating(tmp_pat
         load_weights(bad)
 
 
-def test_ap_bsn_trains_on_camera_noise_and_reloads(tmp_path, data_dir):
+def test_ap_bsn_trains_on_camera_noise_and_reloads(tmp_path, train_images):
     """--pd-stride trains the pixel-shuffle wrapper on camera-pipeline noise (tiny run)."""
-    cfg = settings(tmp_path, data_dir, noise="camera:iso=1600", pd_stride=2, steps=2,
+    cfg = settings(tmp_path, train_images, noise="camera:iso=1600", pd_stride=2, steps=2,
                    checkpoint_every=2, patch=32, batch=2)
     card = train(cfg)
     assert card["method"].startswith("AP-BSN")

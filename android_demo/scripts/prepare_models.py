@@ -39,7 +39,7 @@ def files_of(name: str) -> list[str]:
 
 def export(venv: Path, name: str, work: Path) -> list[Path]:
     """The model's files, exported again unless ``work`` has them for these weights."""
-    weights = REPO / "models" / "weights" / f"{name}.safetensors"
+    weights = REPO / "src" / "edgerestore" / "models" / "weights" / f"{name}.safetensors"
     out = work / name
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
     report = out / "report.json"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fill the git-ignored parts of android_demo/web/ from the project itself:
-#   web/models/   ONNX files re-exported from models/weights/*.safetensors with
+#   web/models/   ONNX files re-exported from src/edgerestore/models/weights/*.safetensors with
 #                 `edgerestore export` (fp32) plus their .onnx.json sidecars and a
 #                 models.json manifest the pages read;
 #   web/ort/      the onnxruntime-web runtime (ES module + WASM, from node_modules)

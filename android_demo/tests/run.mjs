@@ -251,7 +251,7 @@ function defineTests(ctx) {
     return `x-step ${r.err.toExponential(1)}, blur ${r.berr.toExponential(1)}`;
   });
 
-  test("denoise, WASM 1 thread, 80 px tiles cross-faded as runtime/tiling.py: PSNR gain > 5 dB and >= 45 dB vs Python", ["apk"], async () => {
+  test("denoise, WASM 1 thread, 80 px tiles cross-faded as src/edgerestore/runtime/tiling.py: PSNR gain > 5 dB and >= 45 dB vs Python", ["apk"], async () => {
     const page = await openPage(ctx.cpu, url("index.html?threads=1"));
     const r = await denoiseParity(page, den, "wasm", 1, 80);
     await page.close();
@@ -259,7 +259,7 @@ function defineTests(ctx) {
     return checkDenoise(r, den, "denoise_wasm_1thread");
   });
 
-  test("tiling: the page's plan and weights equal runtime/tiling.py's (models/tiling.json cases)", [], async () => {
+  test("tiling: the page's plan and weights equal src/edgerestore/runtime/tiling.py's (models/tiling.json cases)", [], async () => {
     const page = await openPage(ctx.cpu, url("index.html"));
     const r = await page.evaluate(async () => {
       const T = await import("/js/tiling.js");

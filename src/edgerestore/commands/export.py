@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--model", type=Path, help="weights (.safetensors)")
     which.add_argument("--shipped", nargs="*", metavar="NAME",
                        help="rebuild the models packaged with edgerestore (all, or the NAMEs) "
-                            "from models/weights; models whose files match their weights "
+                            "from the shipped weights; models whose files match their weights "
                             "hash are skipped")
     p.add_argument("--force", action="store_true",
                    help="with --shipped: re-export even models that are up to date")

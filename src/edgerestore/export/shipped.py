@@ -2,8 +2,8 @@
 
 The base install (``pip install edgerestore``) has no torch, so it cannot export; it
 runs the files this module writes into :data:`~edgerestore.runtime.packaged.PACKAGED_DIR`
-from the shipped ``models/weights/*.safetensors``: per model an fp32 and an int8 ONNX
-file (dynamic shape, onnxruntime, in the base install) and an int8 TFLite file at
+from the shipped ``src/edgerestore/models/weights/*.safetensors``: per model an fp32 and
+an int8 ONNX file (dynamic shape, onnxruntime, in the base install) and an int8 TFLite file at
 256x256 tiles (LiteRT, the fastest backend on a CPU; extra ``litert``). Each file
 carries its card (weights sha256, parity against PyTorch on the bundled samples),
 and ``models.json`` indexes them with the MACs per pixel, the PSNR the training card
