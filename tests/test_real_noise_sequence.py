@@ -89,3 +89,108 @@ def test_adapt_refuses_an_output_that_is_not_a_runtime_file(tmp_path, capsys):
     photos = noisy_photos(tmp_path / "mine", 1, seed=0)
     assert main(["adapt", str(photos), "-o", str(tmp_path / "m.png")]) == 2
     assert ".onnx or .tflite" in capsys.readouterr().err
+
+
+def test_noise_kind_tells_camera_noise_from_white_noise():
+    from edgerestore.runtime.sigma_estimate import noise_kind
+
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:128, 0:128] / 40.0
+    clean = np.stack([0.5 + 0.2 * np.sin(x), 0.5 + 0.2 * np.cos(y), 0.4 + 0.0 * x], axis=2)
+    white = rng.normal(0, 20 / 255, (129, 129, 3))
+    correlated = (white[:-1, :-1] + white[1:, :-1] + white[:-1, 1:] + white[1:, 1:]) / 2
+    assert noise_kind(clean + white[:-1, :-1]) == "gaussian"
+    assert noise_kind(clean + correlated) == "real"
+    assert noise_kind(np.full((64, 64, 3), 0.5)) == "real"  # an empty finest band
+
+
+@pytest.mark.parametrize("table", [[], [[3, 0.5], [2, 1.0]], [[1, 1.5]], "x", [[1, 2, 3]]])
+def test_an_input_blend_table_must_make_sense(table):
+    from edgerestore.errors import InputError
+    from edgerestore.runtime.input_blend import check_table
+
+    with pytest.raises(InputError):
+        check_table(table)
+
+
+def test_the_input_blend_keeps_part_of_a_low_noise_input():
+    from edgerestore.runtime.input_blend import blend_weight, blend_with_input
+
+    table = ((2.0, 0.5), (6.0, 1.0))
+    assert blend_weight(0.0, table) == 0.5 and blend_weight(4.0, table) == 0.75
+    assert blend_weight(50.0, table) == 1.0
+    flat = np.full((32, 32, 3), 0.5, np.float32)
+    np.testing.assert_allclose(blend_with_input(flat, flat + 0.1, table), flat + 0.05,
+                               atol=1e-6)
+    noisy = flat + np.random.default_rng(0).normal(0, 30 / 255, flat.shape).astype(np.float32)
+    assert blend_with_input(noisy, flat, table) is flat  # high noise: all of the output
+
+
+def test_exported_file_blends_as_pytorch_does_and_r3_is_an_export_choice(tmp_path):
+    import torch
+
+    from edgerestore.models.blindspot import DilatedBlindSpotNet
+    from edgerestore.models.pd_blindspot import INPUT_BLEND, PDBlindSpotNet
+    from edgerestore.models.weights_io import save_weights
+    from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+
+    torch.manual_seed(0)
+    backbone = DilatedBlindSpotNet(3, 3, width=8, depth=2, branch_width=4, mix_widths=(8,))
+    net = PDBlindSpotNet(backbone, 3, r3_steps=2).eval()
+    weights = tmp_path / "pd.safetensors"
+    save_weights(net, net.config(), weights, {"name": "pd"})
+    assert main(["-q", "export", "--model", str(weights), "--format", "onnx", "--precision",
+                 "fp32", "--r3", "0", "--out", str(tmp_path / "x")]) == 0
+    den = ExportedDenoiser(tmp_path / "x" / "pd_fp32.onnx")
+    assert den.input_blend == INPUT_BLEND
+    assert den.align == 2  # R3 off: the pixel-shuffle stride alone (no mask period)
+    _, x = np.mgrid[0:48, 0:40] / 20.0
+    image = np.clip(np.stack([0.5 + 0.2 * np.sin(x)] * 3, axis=2)
+                    + np.random.default_rng(1).normal(0, 2 / 255, (48, 40, 3)), 0, 1)
+    image = image.astype(np.float32)
+    net.set_r3_steps(0)
+    want = net.denoise(torch.from_numpy(image.transpose(2, 0, 1))[None])[0].numpy()
+    np.testing.assert_allclose(den.denoise(image), want.transpose(1, 2, 0), atol=1e-4)
+
+
+def _scene(noise: str) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:96, 0:96] / 30.0
+    clean = np.stack([0.5 + 0.2 * np.sin(x), 0.5 + 0.2 * np.cos(y), 0.4 + 0.1 * x / 3], axis=2)
+    white = rng.normal(0, 20 / 255, (97, 97, 3))
+    if noise == "real":
+        white = (white[:-1, :-1] + white[1:, :-1] + white[:-1, 1:] + white[1:, 1:]) / 2
+    else:
+        white = white[:-1, :-1]
+    return np.clip(clean + white, 0, 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["real", "gaussian"])
+def test_the_default_serves_the_noise_it_measures(kind):
+    import edgerestore
+    from edgerestore.runtime.packaged import default_name
+
+    image = _scene(kind)
+    want = "blindspot_real_rgb" if kind == "real" else default_name("denoise", 3, 25.0)
+    got = edgerestore.denoise(image, threads=1)
+    np.testing.assert_allclose(got, edgerestore.denoise(image, model=want, threads=1), atol=1e-6)
+    told = "gaussian" if kind == "real" else "real"  # --noise overrides the measurement
+    other = edgerestore.denoise(image, noise=told, threads=1)
+    assert np.abs(other - got).max() > 1e-3
+
+
+@pytest.mark.parametrize("extra", [["--noise", "real", "--sigma", "10"],
+                                   ["--noise", "gaussian", "--model", "blindspot_gauss25_rgb"]])
+def test_noise_options_that_would_be_ignored_are_refused(tmp_path, extra, capsys):
+    write_image(tmp_path / "in.png", _scene("real"))
+    assert main(["denoise", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"),
+                 *extra]) == 2
+    assert "error:" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_the_real_noise_model_refuses_a_grey_photo(tmp_path, capsys):
+    write_image(tmp_path / "in.png", _scene("real")[:, :, 0])
+    assert main(["denoise", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"),
+                 "--noise", "real"]) == 2
+    assert "colour" in capsys.readouterr().err

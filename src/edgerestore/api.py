@@ -135,14 +135,19 @@ def _kind(card_task: str) -> str:
 
 
 def denoise(image: ImageLike, sigma: float | None = None, model: ModelLike = None, *,
-            backend: str | None = None, precision: str | None = None,
+            noise: str = "auto", backend: str | None = None, precision: str | None = None,
             threads: int | None = None) -> ImageLike:
-    """Remove Gaussian noise of std ``sigma`` (0-255; None: estimated from the image).
+    """Remove noise: a camera's real noise, or Gaussian noise of std ``sigma`` (0-255;
+    None: estimated from the image).
 
-    The default model is the packaged blind-spot denoiser for the image's channels
-    (for colour far from sigma 25, the sigma 5-50 model: see
-    :data:`edgerestore.runtime.packaged.SIGMA25_BAND`). ``backend`` / ``precision``
-    choose among a packaged model's files, as in :func:`load_model`.
+    The default model is chosen for the image: for a colour photo whose noise is
+    spatially correlated (``noise="auto"`` measures it, see
+    :func:`edgerestore.runtime.sigma_estimate.noise_kind`; "real" / "gaussian" say it)
+    the real-noise model, else the packaged blind-spot denoiser for the image's
+    channels (for colour far from sigma 25, the sigma 5-50 model: see
+    :data:`edgerestore.runtime.packaged.SIGMA25_BAND`). A given ``sigma`` means
+    Gaussian noise. ``backend`` / ``precision`` choose among a packaged model's files,
+    as in :func:`load_model`.
 
     >>> import numpy as np, edgerestore
     >>> noisy = np.random.default_rng(1).integers(90, 160, (40, 40), dtype=np.uint8)
@@ -152,7 +157,8 @@ def denoise(image: ImageLike, sigma: float | None = None, model: ModelLike = Non
     """
     pixels, back = _as_float(image)
     out, _ = _restore("denoise", pixels, _resolve_given(model, "denoise", backend, precision),
-                      sigma=sigma, backend=backend, precision=precision, threads=threads)
+                      sigma=sigma, backend=backend, precision=precision, threads=threads,
+                      noise=noise)
     return back(out)
 
 
@@ -305,20 +311,41 @@ def _restore(task: str, pixels: np.ndarray, given: Model | Path | None, *,
     """``pixels`` (float32 HxWxC) restored by ``task`` with the model ``given`` (see
     :func:`_resolve_given`), and a summary for the log: what every function above runs."""
     noise_sigma(sigma, positive=task == "denoise")  # range-checked before any work
-    net = _model(given, task, pixels, sigma, threads, backend, precision, device, max_tile)
+    noise = "gaussian"  # a plug-and-play prior removes Gaussian noise
+    if task == "denoise":
+        noise = options.pop("noise", "auto")
+        check_noise_kind(noise, sigma, given)
+    net = _model(given, task, pixels, sigma, threads, backend, precision, device, max_tile,
+                 noise)
     if task == "denoise":
         return _denoise(net, pixels, sigma, show_progress)
     return _solve(task, net, pixels, sigma, show_progress, threads=threads, device=device,
                   **options)
 
 
+def check_noise_kind(noise: str, sigma: float | None, given: Model | Path | None) -> None:
+    """Refuse a noise kind that is unknown or that would be silently ignored."""
+    from edgerestore.runtime.packaged import NOISE_KINDS
+
+    if noise not in NOISE_KINDS:
+        raise InputError(f"noise must be one of {', '.join(NOISE_KINDS)}, got {noise!r:.40}")
+    if noise == "auto":
+        return
+    if given is not None:
+        raise InputError(f"--noise {noise} chooses the default model; a model is given "
+                         "(leave one of them out)")
+    if noise == "real" and sigma is not None:
+        raise InputError("--sigma is a Gaussian noise level; real camera noise has none "
+                         "(leave --sigma out, or say --noise gaussian)")
+
+
 def _model(given: Model | Path | None, task: str, pixels: np.ndarray, sigma: float | None,
            threads: int | None, backend: str | None, precision: str | None, device: str,
-           max_tile: int) -> Model:
-    """The model file ``given`` opened (None: the packaged default for ``task`` and the
-    image, among ``backend`` / ``precision``) and checked against the image."""
+           max_tile: int, noise: str = "gaussian") -> Model:
+    """The model file ``given`` opened (None: the packaged default for ``task``, the
+    image and ``noise``, among ``backend`` / ``precision``) and checked against the image."""
     if given is None:
-        given = _default_model(task, pixels, sigma, backend, precision)
+        given = _default_model(task, pixels, sigma, backend, precision, noise)
     path = given.path if isinstance(given, Model) else given
     if task == "denoise" and path.suffix.lower() not in (".onnx", ".tflite"):
         raise ModelFileError(f"{path}: denoising runs exported .onnx / .tflite files "
@@ -333,18 +360,23 @@ def _model(given: Model | Path | None, task: str, pixels: np.ndarray, sigma: flo
 
 
 def _default_model(task: str, pixels: np.ndarray, sigma: float | None, backend: str | None,
-                   precision: str | None) -> Path:
+                   precision: str | None, noise: str = "gaussian") -> Path:
     """The packaged model for ``task`` on this image: its channel count and, for
-    denoising, the given or else estimated noise level pick it (see
+    denoising, the kind of noise (``noise``: 'auto' measures it on a colour image
+    without a given sigma) and the given or else estimated level pick it (see
     :func:`edgerestore.runtime.packaged.default_name`)."""
     from edgerestore.runtime.packaged import resolve
-    from edgerestore.runtime.sigma_estimate import estimate_sigma
+    from edgerestore.runtime.sigma_estimate import estimate_sigma, noise_kind
 
     level = None
     if TASKS[task] == "denoise":
+        if noise == "auto":
+            noise = ("real" if sigma is None and pixels.shape[2] == 3
+                     and noise_kind(pixels) == "real" else "gaussian")
+            log.info("noise: %s (measured on the image; --noise sets it)", noise)
         level = sigma if sigma is not None else estimate_sigma(pixels) * 255.0
     path = resolve(None, task=TASKS[task], channels=pixels.shape[2], backend=backend,
-                   precision=precision, sigma=level)
+                   precision=precision, sigma=level, noise=noise)
     log.info("model: %s (the packaged default for this image)", path.name)
     return path
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from edgerestore import argtypes
 from edgerestore.batch import is_batch
 from edgerestore.commands.model_args import add_batch_args, add_model_args, run_many, run_one
+from edgerestore.runtime.packaged import NOISE_KINDS
 from edgerestore.runtime.tiling import DEFAULT_MAX_TILE
 
 
@@ -32,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_batch_args(p)
     p.add_argument("--sigma", type=argtypes.positive_sigma_255,
                    help="Gaussian noise std, 0-255 (default: estimated from the image)")
+    p.add_argument("--noise", choices=NOISE_KINDS, default="auto",
+                   help="real (a camera's photo: the real-noise model), gaussian, or auto: "
+                        "measured on the image (default); picks the default model")
     p.add_argument("--threads", type=argtypes.threads,
                    help="inference threads (default: all cores)")
     p.add_argument("--max-tile", type=argtypes.int_range(64, 8192), default=DEFAULT_MAX_TILE,
@@ -44,5 +48,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if is_batch(args.input, args.output):
-        return run_many(args, "denoise")
-    return run_one(args, "denoise")
+        return run_many(args, "denoise", noise=args.noise)
+    return run_one(args, "denoise", noise=args.noise)

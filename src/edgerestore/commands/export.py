@@ -13,6 +13,7 @@ import importlib.util
 import math
 from pathlib import Path
 
+from edgerestore.argtypes import int_range
 from edgerestore.errors import InputError, MissingDependencyError, require
 from edgerestore.export import EXTRA_PRECISIONS, FORMATS, PRECISIONS
 
@@ -43,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="blind-spot models: export the raw prior parameters instead of the "
                         "posterior mean (the runtime then does the Bayesian step in numpy)")
     p.add_argument("--nhwc", action="store_true", help="channel-last image input and output")
+    p.add_argument("--r3", type=int_range(0, 64), metavar="N",
+                   help="AP-BSN models: R3 refinement passes of the exported inference "
+                        "(0 = pixel-shuffle output only; default: as the weights say)")
     p.add_argument("--data", type=Path,
                    help="also check parity on this folder of clean images (read in place)")
     p.add_argument("--data-limit", type=int, help="only the first N images of --data")
@@ -86,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         weights=args.model, out=args.out, formats=formats, precisions=precisions,
         tiles=tuple(dict.fromkeys(args.tile or [(256, 256)])), calib=args.calib,
         calib_count=args.calib_count, raw=args.raw, nhwc=args.nhwc, data=args.data,
-        data_limit=args.data_limit))
+        data_limit=args.data_limit, r3_steps=args.r3))
     if report["task"] == "generate":
         from edgerestore.export.generator_export import format_table as generator_table
 

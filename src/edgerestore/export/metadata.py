@@ -108,6 +108,7 @@ def build_card(*, spec: GraphSpec, model: DenoisingNetwork, card: dict[str, Any]
         "square_multiple": spec.square_multiple,
         "receptive_field": model.receptive_field,
         "tile_align": model.tile_align,
+        "input_blend": None if model.input_blend is None else [list(p) for p in model.input_blend],
         "noise": {
             "model": noise.kind,
             "spec": str(noise),

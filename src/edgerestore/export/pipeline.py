@@ -74,6 +74,8 @@ class ExportOptions:
     #: Explicit (format, precision) files instead of formats x precisions (the packaged
     #: models need ONNX fp32 + int8 and TFLite int8 only, not a TFLite fp32 conversion).
     pairs: tuple[tuple[str, str], ...] | None = None
+    #: R3 passes of an AP-BSN model's exported inference (None: as its weights say).
+    r3_steps: int | None = None
 
     def wanted(self) -> tuple[tuple[str, str], ...]:
         return self.pairs or tuple((f, p) for f in self.formats for p in self.precisions)
@@ -99,6 +101,12 @@ class Model:
         if opts.weights.suffix != ".safetensors":
             raise InputError(f"{opts.weights}: expected a .safetensors weights file")
         self.module, self.config = load_weights(opts.weights)
+        if opts.r3_steps is not None:
+            if not hasattr(self.module, "set_r3_steps"):
+                raise InputError(f"{opts.weights}: --r3 applies to AP-BSN (pixel-shuffle) "
+                                 "models only")
+            self.module.set_r3_steps(opts.r3_steps)
+            self.config = self.module.config()
         try:
             self.card = load_card(opts.weights)
         except ValueError as exc:

@@ -57,6 +57,9 @@ class DenoisingNetwork(ImageNetwork):
     assumed_training_noise: str = BLINDSPOT_ASSUMED_NOISE
     #: Sub-image stride of the MAD noise estimate when no level is given.
     estimate_stride: int = 1
+    #: (noise level 0-255, weight) pairs: how much of its output to keep against the
+    #: input at each measured level (:mod:`edgerestore.runtime.input_blend`); None: all.
+    input_blend: tuple[tuple[float, float], ...] | None = None
 
     @property
     @abc.abstractmethod

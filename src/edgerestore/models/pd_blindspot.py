@@ -48,6 +48,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -55,6 +56,7 @@ from torch import Tensor, nn
 from edgerestore.errors import InputError
 from edgerestore.models.image_network import DenoisingNetwork, ImageNetwork
 from edgerestore.models.state_match import LayerMismatch, load_matching
+from edgerestore.runtime.input_blend import blend_with_input
 
 #: The paper's settings: training stride 5, inference stride 2, R3 with 8 passes at 0.16.
 TRAIN_STRIDE, INFER_STRIDE, R3_STEPS, R3_PROB = 5, 2, 8, 0.16
@@ -66,6 +68,12 @@ R3_SEED = 0
 #: the pattern repeating every 32 pixels does not matter, it only picks which pixels
 #: R3 replaces.
 R3_PERIOD = 32
+#: (stride-2 noise level 0-255, weight of the output against the input): at low noise
+#: the detail pixel-shuffling costs outweighs the noise it removes, so part of the input
+#: is kept (:mod:`edgerestore.runtime.input_blend`). Measured on real noisy photos held
+#: out from training (``python benchmarks/real_noise.py --blend``, result file
+#: ``benchmarks/results/real_noise_blend.json``).
+INPUT_BLEND = ((2.0, 0.5), (6.0, 1.0))
 
 
 def pd_down(x: Tensor, stride: int) -> Tensor:
@@ -130,8 +138,6 @@ class PDBlindSpotNet(DenoisingNetwork):
         super().__init__()
         _check_stride("train_stride", train_stride)
         _check_stride("infer_stride", infer_stride)
-        if isinstance(r3_steps, bool) or not isinstance(r3_steps, int) or not 0 <= r3_steps <= 64:
-            raise InputError(f"r3_steps must be an integer in [0, 64], got {r3_steps!r}")
         if not isinstance(r3_prob, (int, float)) or not 0.0 <= r3_prob <= 1.0:
             raise InputError(f"r3_prob must be in [0, 1], got {r3_prob!r}")
         if getattr(backbone, "out_channels", channels) != channels:
@@ -141,10 +147,17 @@ class PDBlindSpotNet(DenoisingNetwork):
         self.channels = channels
         self.train_stride = train_stride
         self.infer_stride = infer_stride
-        self.r3_steps = r3_steps
         self.r3_prob = float(r3_prob)
+        self.set_r3_steps(r3_steps)
+
+    def set_r3_steps(self, steps: int) -> None:
+        """Run inference with ``steps`` R3 passes (0: the PD output alone): R3's speed /
+        quality trade-off is an inference choice, the weights are the same."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= 64:
+            raise InputError(f"r3_steps must be an integer in [0, 64], got {steps!r}")
+        self.r3_steps = steps
         # Rebuilt from the seed, never saved: weights files hold the backbone only.
-        self.register_buffer("r3_mask", r3_masks(r3_steps, channels, self.r3_prob),
+        self.register_buffer("r3_mask", r3_masks(steps, self.channels, self.r3_prob),
                              persistent=False)
 
     @property
@@ -241,21 +254,33 @@ class PDBlindSpotNet(DenoisingNetwork):
         """
         return (raw.float() - noisy.float()).abs().mean()
 
+    @property
+    def input_blend(self) -> tuple[tuple[float, float], ...]:
+        """How much of the output to keep against the input at each measured noise level
+        (:mod:`edgerestore.runtime.input_blend`): :data:`INPUT_BLEND`."""
+        return INPUT_BLEND
+
     @torch.no_grad()
     def denoise(self, noisy: Tensor, level: Tensor | None = None, mode: str = "posterior"
                 ) -> Tensor:
-        """The AP-BSN estimate (asymmetric PD, then R3) whatever the mode is set to.
+        """The AP-BSN estimate (asymmetric PD, then R3), blended with the input by the
+        measured noise level (:attr:`input_blend`), whatever the mode is set to.
 
         ``level`` and ``mode`` are the blind-spot denoiser's call signature (the
         trainer's dev-set scoring passes them); this model has no noise model or
-        separate prior, so neither changes the result.
+        separate prior, so neither changes the result. The blend is the runtime's own
+        function, per image of the batch, so PyTorch and an exported file agree.
         """
         was_training = self.training
         self.eval()
         try:
-            return self(noisy).float()
+            out = self(noisy).float()
         finally:
             self.train(was_training)
+        images = noisy.float().permute(0, 2, 3, 1).cpu().numpy()
+        blended = [blend_with_input(x, y, self.input_blend)
+                   for x, y in zip(images, out.permute(0, 2, 3, 1).cpu().numpy(), strict=True)]
+        return torch.from_numpy(np.stack(blended)).permute(0, 3, 1, 2).to(out.device)
 
     def init_from_gaussian(self, source: nn.Module) -> list[str]:
         """Start from a Gaussian-head blind-spot model of the same backbone; returns the

@@ -33,6 +33,7 @@ from edgerestore.errors import InputError, ModelFileError
 from edgerestore.runtime import bayes
 from edgerestore.runtime.backends import Session, SessionOptions, open_session
 from edgerestore.runtime.image_io import check_unit_range, validate_image_array
+from edgerestore.runtime.input_blend import blend_with_input
 from edgerestore.runtime.model_card import DENOISER_TASKS, LEVEL_TASKS, MAX_SIGMA, parse_card
 from edgerestore.runtime.presets import SIGMA_N_FLOOR
 from edgerestore.runtime.sigma_estimate import estimate_sigma
@@ -80,6 +81,7 @@ class ExportedDenoiser:
                                  "fixed --tile to run it on arbitrary images")
         self.halo = card.receptive_field // 2 if card.receptive_field else FALLBACK_HALO
         self.align = card.tile_align
+        self.input_blend = card.input_blend
         self.tile = self.fixed_tile or (max_tile, max_tile)
         self.blend = self._fit_blend(blend)
         self.training_sigma = card.noise.training_sigma
@@ -177,9 +179,12 @@ class ExportedDenoiser:
         level = None
         if self.takes_level:
             level = self.resolve_sigma(image, sigma) / 255.0
-        return run_tiled(image, lambda tile: self._run_tile(tile, level), tile=self.tile,
-                         halo=self.halo, blend=self.blend, fixed=self.fixed_tile is not None,
-                         align=self.align, on_tile=on_tile)
+        out = run_tiled(image, lambda tile: self._run_tile(tile, level), tile=self.tile,
+                        halo=self.halo, blend=self.blend, fixed=self.fixed_tile is not None,
+                        align=self.align, on_tile=on_tile)
+        if self.input_blend is not None:  # once, on the whole image: one weight for all tiles
+            out = blend_with_input(image, out, self.input_blend)
+        return out
 
     def _run_tile(self, tile: np.ndarray, level: float | None) -> np.ndarray:
         batch = tile[None] if self.layout == "NHWC" else tile.transpose(2, 0, 1)[None]

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgerestore.errors import ModelFileError, one_line
+from edgerestore.errors import InputError, ModelFileError, one_line
+from edgerestore.runtime.input_blend import check_table
 
 DENOISER_TASKS = ("denoise_posterior", "denoise_raw_prior", "denoise_direct", "map_denoiser",
                   "dae")
@@ -62,6 +63,8 @@ class ModelCard:
     receptive_field: int | None = None
     #: Tile origins must be multiples of this to match a whole-image run (AP-BSN).
     tile_align: int = 1
+    #: (noise level, weight) pairs of :mod:`edgerestore.runtime.input_blend`, or None.
+    input_blend: tuple[tuple[float, float], ...] | None = None
     noise: NoiseCard = field(default_factory=NoiseCard)
     latent_dim: int | None = None
     output_shape: tuple[int, ...] | None = None
@@ -147,7 +150,18 @@ def parse_card(data: Any, source: str) -> ModelCard:
         square_multiple=square,
         receptive_field=f.integer("receptive_field", 1, MAX_SIDE),
         tile_align=f.integer("tile_align", 1, MAX_ALIGN) or 1,
-        noise=_noise(f), raw=data)
+        input_blend=_input_blend(f), noise=_noise(f), raw=data)
+
+
+def _input_blend(f: _Fields) -> tuple[tuple[float, float], ...] | None:
+    table = f.data.get("input_blend")
+    if table is None:
+        return None
+    try:
+        return check_table(table)
+    except InputError as exc:
+        raise f.fail("input_blend", "ascending [level, weight] pairs, levels in [0, 255], "
+                     "weights in [0, 1]") from exc
 
 
 def _missing(f: _Fields, key: str) -> tuple[int, ...]:

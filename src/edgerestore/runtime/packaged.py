@@ -33,6 +33,7 @@ SHIPPED = {
     "blindspot_eff_gauss25_rgb": "colour denoiser, sigma 25 (efficient, 2.3x fewer MACs)",
     "blindspot_gauss5_50_rgb": "colour denoiser trained on sigma 5-50",
     "blindspot_gauss25_gray": "grey denoiser, sigma 25",
+    "blindspot_real_rgb": "colour denoiser for real camera photos (AP-BSN, noisy photos only)",
     "map_rgb": "colour MAP denoiser: the prior of deblur / inpaint / upscale",
     "map_gray": "grey MAP denoiser: the prior of deblur / inpaint / upscale",
 }
@@ -53,6 +54,10 @@ MODEL_SUFFIXES = (".safetensors", ".onnx", ".tflite")
 #: linearly interpolated crossings. Rerun that script after retraining either model.
 SIGMA25_BAND = (12.7, 36.3)
 RANGE_MODEL = "blindspot_gauss5_50_rgb"
+#: The colour default for real camera noise (see ``sigma_estimate.noise_kind``).
+REAL_NOISE_MODEL = "blindspot_real_rgb"
+#: What ``noise`` may say: measured on the image, or told.
+NOISE_KINDS = ("auto", "real", "gaussian")
 
 
 @dataclass(frozen=True)
@@ -139,17 +144,24 @@ def choose_file(name: str, backend: str | None = None, precision: str | None = N
     return min(fits, key=lambda f: (f.ms_256 is None, f.ms_256 or 0.0))
 
 
-def default_name(task: str, channels: int, sigma: float | None = None) -> str:
+def default_name(task: str, channels: int, sigma: float | None = None,
+                 noise: str = "gaussian") -> str:
     """The packaged model used for ``task`` ('denoise' / 'prior') on a C-channel image.
 
-    ``sigma`` (0-255, given or estimated) moves colour denoising to the sigma 5-50
-    model outside :data:`SIGMA25_BAND`, where it measured better.
+    ``noise`` 'real' (camera noise) picks the real-noise model for colour denoising;
+    for Gaussian noise ``sigma`` (0-255, given or estimated) moves colour denoising to
+    the sigma 5-50 model outside :data:`SIGMA25_BAND`, where it measured better.
     """
     try:
         name = DEFAULTS[(task, channels)]
     except KeyError:
         raise InputError(f"no packaged {task} model for {channels}-channel images; "
                          "pass --model") from None
+    if task == "denoise" and noise == "real":
+        if channels != 3:
+            raise InputError("the real-noise model takes colour photos; this image is grey "
+                             "(leave --noise out or say gaussian)")
+        return REAL_NOISE_MODEL
     low, high = SIGMA25_BAND
     if (task, channels) == ("denoise", 3) and sigma is not None and not low <= sigma <= high:
         return RANGE_MODEL
@@ -158,10 +170,11 @@ def default_name(task: str, channels: int, sigma: float | None = None) -> str:
 
 def resolve(model: str | Path | None, *, task: str, channels: int | None = None,
             backend: str | None = None, precision: str | None = None,
-            sigma: float | None = None) -> Path:
+            sigma: float | None = None, noise: str = "gaussian") -> Path:
     """A model argument (path, packaged name or None) as the file to open.
 
-    ``channels`` (required then) and ``sigma`` pick the default when ``model`` is None.
+    ``channels`` (required then), ``sigma`` and ``noise`` ('real' / 'gaussian') pick the
+    default when ``model`` is None.
     """
     if backend is not None and backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
@@ -171,7 +184,8 @@ def resolve(model: str | Path | None, *, task: str, channels: int | None = None,
     if model is None:
         if channels is None:
             raise InputError("no model given and no image to choose a default for")
-        return choose_file(default_name(task, channels, sigma), backend, precision).path
+        return choose_file(default_name(task, channels, sigma, noise), backend,
+                           precision).path
     text = str(model)
     if isinstance(model, str) and text in SHIPPED:
         return choose_file(text, backend, precision).path
