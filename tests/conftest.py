@@ -54,16 +54,37 @@ def tiny_dncnn(tmp_path_factory) -> Path:
 TINY_BACKBONE = {"width": 8, "depth": 2, "branch_width": 4, "mix_widths": [8]}
 
 
-@pytest.fixture(scope="session")
-def train_images(tmp_path_factory) -> Path:
-    """Three 64x80 crops of the bundled samples: the training tests' data folder."""
+def write_sample_crops(folder: Path, height: int, width: int) -> Path:
+    """``folder`` with a ``height`` x ``width`` crop (from row and column 100) of the
+    astronaut, coffee and chelsea samples, one PNG each."""
     from edgerestore.runtime.image_io import write_image
     from edgerestore.runtime.samples import load_sample
 
-    folder = tmp_path_factory.mktemp("data")
     for name in ("astronaut", "coffee", "chelsea"):
-        write_image(folder / f"{name}.png", load_sample(name)[100:164, 100:180])
+        write_image(folder / f"{name}.png", load_sample(name)[100:100 + height, 100:100 + width])
     return folder
+
+
+@pytest.fixture(scope="session")
+def train_images(tmp_path_factory) -> Path:
+    """Three 64x80 crops of the bundled samples: the training tests' data folder."""
+    return write_sample_crops(tmp_path_factory.mktemp("data"), 64, 80)
+
+
+def run_crashing_at(monkeypatch, module: ModuleType, crash_step: int, run) -> None:
+    """Call ``run()`` with ``module.sample_batch`` raising a simulated crash at
+    ``crash_step`` (``run`` must fail with it), then put the real sampler back."""
+    real = module.sample_batch
+
+    def crash(images, items, size, seed, step):
+        if step == crash_step:
+            raise RuntimeError("simulated crash")
+        return real(images, items, size, seed, step)
+
+    monkeypatch.setattr(module, "sample_batch", crash)
+    with pytest.raises(RuntimeError):
+        run()
+    monkeypatch.setattr(module, "sample_batch", real)
 
 
 def tiny_blindspot_training(tmp: Path, data: Path, **kw):
@@ -181,23 +202,105 @@ def _umount(path) -> None:
     subprocess.run(["umount", "-l", str(path)], capture_output=True)
 
 
+def _tmpfs(path, options: str, what: str):
+    """Yield ``path`` with a tmpfs of ``options`` mounted on it (skip, naming ``what``,
+    where that cannot be done); unmount it afterwards."""
+    reason = _mount_tmpfs(path, options)
+    if reason:
+        pytest.skip(f"cannot mount {what} here ({reason})")
+    yield path
+    _umount(path)
+
+
 @pytest.fixture
 def read_only_dir(tmp_path):
     """A folder nobody can write to, root included: a read-only tmpfs (skip if unmountable)."""
-    path = tmp_path / "ro"
-    reason = _mount_tmpfs(path, "size=1m,ro")
-    if reason:
-        pytest.skip(f"cannot mount a read-only tmpfs here ({reason})")
-    yield path
-    _umount(path)
+    yield from _tmpfs(tmp_path / "ro", "size=1m,ro", "a read-only tmpfs")
 
 
 @pytest.fixture
 def full_disk_dir(tmp_path):
     """A 256 KiB tmpfs, to run out of space on (skip where tmpfs cannot be mounted)."""
-    path = tmp_path / "small"
-    reason = _mount_tmpfs(path, "size=256k")
-    if reason:
-        pytest.skip(f"cannot mount a small tmpfs here ({reason})")
-    yield path
-    _umount(path)
+    yield from _tmpfs(tmp_path / "small", "size=256k", "a small tmpfs")
+
+
+# --------------------------------------------------------------------------- commands
+
+def cli(capsys, *argv: str | Path) -> tuple[int, str]:
+    """Exit code and stderr of one in-process command (usage errors included)."""
+    from edgerestore.cli import main
+
+    try:
+        code = main([*map(str, argv)])
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+def one_line_error(err: str) -> bool:
+    """``err`` is one ``error:`` line: no traceback, no internal error."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    return (len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in err
+            and "internal error" not in err)
+
+
+def cli_exit_0_or_2(capsys, *argv: str | Path) -> tuple[int, str]:
+    """:func:`cli`, checking the fuzz tests' property: exit 0, or exit 2 with one line of
+    stderr; never another code, a traceback or an internal error."""
+    code, err = cli(capsys, *argv)
+    assert code in (0, 2), err
+    assert "Traceback" not in err and "internal error" not in err
+    if code == 2:
+        assert len([line for line in err.splitlines() if line.strip()]) == 1, err
+    return code, err
+
+
+# --------------------------------------------------------------------------- solvers
+
+def smooth_image(h: int, w: int, channels: int = 1) -> np.ndarray:
+    """A smooth, non-periodic test image (a ramp plus waves and a blob)."""
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    base = 0.2 + 0.5 * xx + 0.2 * np.sin(5 * yy) + 0.15 * np.exp(
+        -((xx - 0.6) ** 2 + (yy - 0.3) ** 2) / 0.02
+    )
+    return np.repeat(base[..., None], channels, axis=2)
+
+
+def gaussian_smoother(std: float = 0.8):
+    """A fixed-strength 'denoiser': Gaussian smoothing with reflected borders."""
+    from edgerestore.runtime import blur, kernels
+
+    g = kernels.gaussian_kernel(std)
+    r = g.shape[0] // 2
+
+    def smooth(v: np.ndarray, sigma: float | None) -> np.ndarray:
+        padded = np.pad(v, ((r, r), (r, r), (0, 0)), mode="reflect")
+        return blur.blur_valid(padded, g).astype(np.float32)
+
+    return smooth
+
+
+def binary_scene(channels: int = 3, side: int = 32) -> np.ndarray:
+    """Random black-and-white pixels: deblurring them at a low noise level makes the
+    solvers' iterates ring well outside [0, 1] (what the range check on the denoiser
+    call refused)."""
+    rng = np.random.default_rng(1)
+    return (rng.random((side, side, channels)) > 0.5).astype(np.float32)
+
+
+#: A 15-pixel diagonal motion blur.
+MOTION = np.eye(15) / 15
+
+
+@pytest.fixture
+def blurred(tmp_path: Path) -> tuple[Path, Path]:
+    """A blurred, slightly noisy colour photo and its motion kernel (.npy)."""
+    from edgerestore.runtime.blur import blur_circular
+    from edgerestore.runtime.image_io import write_image
+
+    scene = blur_circular(binary_scene(), MOTION)
+    noisy = scene + np.random.default_rng(0).normal(0, 0.002, scene.shape)
+    image = tmp_path / "blurred.png"
+    write_image(image, np.clip(noisy, 0, 1))
+    np.save(tmp_path / "k.npy", MOTION)
+    return image, tmp_path / "k.npy"

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import TINY_BACKBONE as TINY
-from conftest import tiny_blindspot_training
+from conftest import run_crashing_at, tiny_blindspot_training
 from torch import nn
 
 from edgerestore.cli import main
@@ -50,17 +50,7 @@ def test_training_lowers_the_loss_and_writes_weights_and_card(tmp_path, train_im
 def test_resume_continues_exactly_where_a_crash_left_off(tmp_path, train_images, monkeypatch):
     full = train(settings(tmp_path / "a", train_images))
     crashed = settings(tmp_path / "b", train_images)
-    real = train_blindspot.sample_batch
-
-    def crash_at_9(images, items, size, seed, step):
-        if step == 9:
-            raise RuntimeError("simulated crash")
-        return real(images, items, size, seed, step)
-
-    monkeypatch.setattr(train_blindspot, "sample_batch", crash_at_9)
-    with pytest.raises(RuntimeError):
-        train(crashed)
-    monkeypatch.setattr(train_blindspot, "sample_batch", real)
+    run_crashing_at(monkeypatch, train_blindspot, 9, lambda: train(crashed))
     state = torch.load(Path(crashed.run_dir) / "checkpoint.pt", weights_only=True)
     assert state["step"] == 8
     resumed = train(crashed, resume=True)

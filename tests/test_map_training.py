@@ -9,22 +9,19 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_crashing_at, write_sample_crops
 
 from edgerestore.cli import main
 from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.map_check import check_map
 from edgerestore.models.train_map import MapTraining, map_loss, train_map
 from edgerestore.models.weights_io import load_card, load_weights
-from edgerestore.runtime.image_io import write_image
 from edgerestore.runtime.samples import load_sample
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("clean")
-    for name in ("astronaut", "coffee", "chelsea"):
-        write_image(folder / f"{name}.png", load_sample(name)[100:196, 100:196])
-    return folder
+    return write_sample_crops(tmp_path_factory.mktemp("clean"), 96, 96)
 
 
 def tiny(tmp: Path, data: Path, **kw) -> MapTraining:
@@ -101,17 +98,7 @@ def test_map_resume_matches_an_uninterrupted_run(tmp_path, data_dir, monkeypatch
     full = tiny(tmp_path / "a", data_dir, steps=6, checkpoint_every=3)
     train_map(full)
     crashed = tiny(tmp_path / "b", data_dir, steps=6, checkpoint_every=3)
-    real = module.sample_batch
-
-    def crash_at_4(images, items, size, seed, step):
-        if step == 4:
-            raise RuntimeError("simulated crash")
-        return real(images, items, size, seed, step)
-
-    monkeypatch.setattr(module, "sample_batch", crash_at_4)
-    with pytest.raises(RuntimeError):
-        train_map(crashed)
-    monkeypatch.setattr(module, "sample_batch", real)
+    run_crashing_at(monkeypatch, module, 4, lambda: train_map(crashed))
     train_map(crashed, resume=True)
     for name in ("map.safetensors", "dae.safetensors"):
         a, _ = load_weights(tmp_path / "a" / name)

@@ -15,22 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_onnx_denoiser
+from conftest import cli, make_onnx_denoiser
 
-from edgerestore.cli import main
 from edgerestore.errors import InputError, ModelFileError
 from edgerestore.runtime.image_io import read_image, write_image
 
 pytest.importorskip("onnx")
-
-
-def cli(capsys, *argv: str | Path) -> tuple[int, str]:
-    """Exit code and stderr of one in-process command (usage errors included)."""
-    try:
-        code = main([*map(str, argv)])
-    except SystemExit as exc:
-        code = exc.code
-    return code, capsys.readouterr().err
 
 
 def one_line_error(err: str) -> bool:
