@@ -335,7 +335,7 @@ def main() -> None:
         result["choices"] = choices(args)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")
-    if args.figure and args.methods:
+    if "default" in args.methods:  # the figure shows what the default does
         figure(args, args.figure)
     print(f"results: {args.json}")
 
