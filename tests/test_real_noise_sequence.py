@@ -55,6 +55,12 @@ def test_noisy_folder_to_adapted_model_on_the_device(tmp_path):
     assert np.isfinite(card["dev_psnr"])
     assert card["training"]["clean_targets_used"] is False
 
+    from edgerestore.models.weights_io import load_weights, save_weights
+
+    net, _ = load_weights(base)
+    net.set_r3_steps(0)  # the base runs without R3: so must the adapted file
+    save_weights(net, net.config(), base, card)
+
     later = noisy_photos(tmp_path / "later", 2, seed=9)
     out = tmp_path / "adapted.onnx"
     assert main(["-q", "adapt", str(later / "p0.png"), str(later), "-o", str(out),
@@ -63,6 +69,10 @@ def test_noisy_folder_to_adapted_model_on_the_device(tmp_path):
     assert str(base_photos) in str(adapted["lineage"][0]["data"])  # the base stage is kept
     assert len(adapted["lineage"]) == 2 and adapted["training"]["already_noisy"] is True
     assert out.is_file() and out.with_name("adapted.onnx.json").is_file()
+    from edgerestore.runtime.model_metadata import read_card
+
+    assert read_card(out).raw["arch"] == "pd_blindspot"
+    assert json.loads(out.with_name("adapted.onnx.json").read_text())["tile_align"] == 2
 
     code = textwrap.dedent(f"""
         import sys

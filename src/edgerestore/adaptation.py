@@ -121,7 +121,7 @@ def adapt(inputs: list[Path], output: Path, *, base: str = DEFAULT_BASE,
                 prefix="edgerestore-adapt-")))
         card = _train(config, inputs, run_dir, weights_in, weights_out, budget_minutes, steps,
                       lr, patch, batch, train_precision, threads, seed)
-    exported = export_one(weights_out, output, fmt, precision)
+    exported = export_one(weights_out, output, fmt, precision, int(config["r3_steps"]))
     return AdaptResult(exported, weights_out, int(card["training"]["images_seen"]),
                        float(card["wall_time_s"]) / 60.0)
 
@@ -148,8 +148,10 @@ def _train(config: dict, inputs: list[Path], run_dir: Path, weights_in: Path,
     return train(cfg)
 
 
-def export_one(weights: Path, output: Path, fmt: str, precision: str) -> Path:
-    """Export ``weights`` as one runtime file at ``output`` (and its card sidecar).
+def export_one(weights: Path, output: Path, fmt: str, precision: str, r3_steps: int) -> Path:
+    """Export ``weights`` as one runtime file at ``output`` (and its card sidecar), with
+    ``r3_steps`` R3 passes (the base model's inference, whatever training left in the
+    config).
 
     The export writes into a scratch folder; the file is moved into place only once it
     was written and checked, so a failure leaves no half-written output.
@@ -158,7 +160,7 @@ def export_one(weights: Path, output: Path, fmt: str, precision: str) -> Path:
 
     with tempfile.TemporaryDirectory(prefix="edgerestore-export-") as scratch:
         report = run_export(ExportOptions(weights=weights, out=Path(scratch),
-                                          pairs=((fmt, precision),)))
+                                          pairs=((fmt, precision),), r3_steps=r3_steps))
         written = Path(scratch) / report["files"][0]["file"]
         output.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(output, written.read_bytes())
