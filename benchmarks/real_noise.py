@@ -305,7 +305,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-root", type=Path, default=ROOT.parent.parent / "shared" / "data")
     p.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
-    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    p.add_argument("--methods", nargs="*", choices=METHODS, default=list(METHODS),
+                   help="none: only the --adapted / --speed / --choices parts")
     p.add_argument("--weights", type=Path,
                    default=ROOT.parent / "src/edgerestore/models/weights" / f"{REAL}.safetensors")
     p.add_argument("--every", type=int, default=1, help="score every N-th image")
