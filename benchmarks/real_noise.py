@@ -8,9 +8,9 @@ crop (:mod:`edgerestore.runtime.metrics`). No clean image is used by any method.
 Methods (``--methods``):
 
 * ``noisy``: the input itself;
-* ``default``: ``edgerestore.denoise`` with nothing but the image (the noise kind is
-  measured, :func:`edgerestore.runtime.sigma_estimate.noise_kind`, then the packaged
-  model for it runs);
+* ``auto``: ``edgerestore.denoise(image, noise="auto")`` (``denoise --noise auto``): the
+  noise kind is measured (:func:`edgerestore.runtime.sigma_estimate.noise_kind`), then
+  the packaged model for it runs;
 * ``gauss25`` / ``gauss5_50``: the packaged Gaussian models at the MAD sigma (what the
   default was before this model);
 * ``real`` / ``real_int8``: the packaged ``blindspot_real_rgb`` files, ONNX fp32 / int8,
@@ -28,7 +28,7 @@ Methods (``--methods``):
 
 ``--speed`` adds ms per megapixel of the real model (256x256 input, 1 thread, median of
 3 runs after a warm-up) for ONNX fp32, ONNX int8 and LiteRT int8, and for the R3
-variants in PyTorch. ``--choices`` adds what the default picks on SIDD, PolyU and
+variants in PyTorch. ``--choices`` adds what ``--noise auto`` picks on SIDD, PolyU and
 CBSD68 with Gaussian noise (sigma 5-50, clipped 8-bit) and what that costs there against
 the Gaussian default (the model it would have run), only the images it routes to the
 real model being run twice.
@@ -56,7 +56,7 @@ from edgerestore.runtime.sigma_estimate import estimate_sigma, noise_kind
 
 ROOT = Path(__file__).resolve().parent
 SETS = ("SIDD_val_1-20", "PolyU100")
-METHODS = ("noisy", "default", "gauss25", "gauss5_50", "real", "real_int8", "r3_0", "r3_2",
+METHODS = ("noisy", "auto", "gauss25", "gauss5_50", "real", "real_int8", "r3_0", "r3_2",
            "r3_8", "nopd_blend", "cbm3d_mad", "cbm3d_oracle")
 REAL = "blindspot_real_rgb"
 Denoise = Callable[[np.ndarray], np.ndarray]
@@ -165,10 +165,11 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
             start = time.perf_counter()
             if method == "noisy":
                 result = score_set(items, lambda x: x)
-            elif method == "default":
+            elif method == "auto":
                 import edgerestore
 
-                result = score_set(items, lambda x: edgerestore.denoise(x, threads=args.threads))
+                result = score_set(items, lambda x: edgerestore.denoise(x, noise="auto",
+                                                                        threads=args.threads))
             elif method.startswith("cbm3d"):
                 fn = cbm3d_methods(args.threads)[method]
                 sigmas: list[float] = []
@@ -249,7 +250,7 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def choices(args: argparse.Namespace) -> dict[str, Any]:
-    """What the default picks per set, and its cost on Gaussian noise (see docstring)."""
+    """What ``--noise auto`` picks per set, and its cost on Gaussian noise (see docstring)."""
     import edgerestore
 
     out: dict[str, Any] = {}
@@ -263,7 +264,8 @@ def choices(args: argparse.Namespace) -> dict[str, Any]:
         routed = [i for i, n in enumerate(noisy) if noise_kind(n) == "real"]
         loss = []
         for i in routed:
-            got = psnr(clean[i], q8(edgerestore.denoise(noisy[i], threads=args.threads)))
+            got = psnr(clean[i], q8(edgerestore.denoise(noisy[i], noise="auto",
+                                                        threads=args.threads)))
             want = psnr(clean[i], q8(edgerestore.denoise(noisy[i], noise="gaussian",
                                                          threads=args.threads)))
             loss.append(got - want)
@@ -276,7 +278,7 @@ def choices(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def figure(args: argparse.Namespace, path: Path) -> None:
-    """Noisy / default / real model / clean crops of two SIDD blocks and one PolyU crop."""
+    """Noisy / ``--noise auto`` / clean crops of two SIDD blocks and one PolyU crop."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -289,9 +291,9 @@ def figure(args: argparse.Namespace, path: Path) -> None:
              pairs(args.data_root / "real" / SETS[1], 33)[1]]
     fig, axes = plt.subplots(len(picks), 3, figsize=(9, 3 * len(picks)))
     for row, (name, clean, noisy) in zip(axes, picks, strict=True):
-        den = q8(edgerestore.denoise(noisy, threads=args.threads))
+        den = q8(edgerestore.denoise(noisy, noise="auto", threads=args.threads))
         crop = (slice(64, 192), slice(64, 192))
-        for ax, (title, img) in zip(row, (("noisy", noisy), ("edgerestore denoise", den),
+        for ax, (title, img) in zip(row, (("noisy", noisy), ("denoise --noise auto", den),
                                           ("clean reference", clean)), strict=True):
             ax.imshow(np.clip(img[crop], 0, 1))
             extra = "" if title.startswith("clean") else f" {psnr(clean, q8(img)):.2f} dB"
@@ -336,7 +338,7 @@ def main() -> None:
         result["choices"] = choices(args)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")
-    if "default" in args.methods:  # the figure shows what the default does
+    if "auto" in args.methods:  # the figure shows what --noise auto does
         figure(args, args.figure)
     print(f"results: {args.json}")
 

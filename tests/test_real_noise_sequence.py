@@ -176,13 +176,13 @@ def _scene(noise: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("kind", ["real", "gaussian"])
-def test_the_default_serves_the_noise_it_measures(kind):
+def test_auto_serves_the_noise_it_measures(kind):
     import edgerestore
     from edgerestore.runtime.packaged import default_name
 
     image = _scene(kind)
     want = "blindspot_real_rgb" if kind == "real" else default_name("denoise", 3, 25.0)
-    got = edgerestore.denoise(image, threads=1)
+    got = edgerestore.denoise(image, noise="auto", threads=1)
     np.testing.assert_allclose(got, edgerestore.denoise(image, model=want, threads=1), atol=1e-6)
     told = "gaussian" if kind == "real" else "real"  # --noise overrides the measurement
     other = edgerestore.denoise(image, noise=told, threads=1)
@@ -204,3 +204,13 @@ def test_the_real_noise_model_refuses_a_grey_photo(tmp_path, capsys):
     assert main(["denoise", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"),
                  "--noise", "real"]) == 2
     assert "colour" in capsys.readouterr().err
+
+
+def test_without_noise_the_default_is_the_gaussian_model():
+    import edgerestore
+
+    image = _scene("real")  # even correlated noise: auto is asked for, never assumed
+    got = edgerestore.denoise(image, threads=1)
+    np.testing.assert_allclose(got, edgerestore.denoise(image, noise="gaussian", threads=1),
+                               atol=1e-6)
+    assert np.abs(got - edgerestore.denoise(image, noise="real", threads=1)).max() > 1e-3

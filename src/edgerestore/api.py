@@ -68,19 +68,20 @@ if TYPE_CHECKING:
 
 
 def denoise(image: ImageLike, sigma: float | None = None, model: ModelLike = None, *,
-            noise: str = "auto", backend: str | None = None, precision: str | None = None,
+            noise: str | None = None, backend: str | None = None, precision: str | None = None,
             threads: int | None = None) -> ImageLike:
-    """Remove noise: a camera's real noise, or Gaussian noise of std ``sigma`` (0-255;
-    None: estimated from the image).
+    """Remove noise: Gaussian noise of std ``sigma`` (0-255; None: estimated from the
+    image), or a camera's real noise.
 
-    The default model is chosen for the image: for a colour photo whose noise is
-    spatially correlated (``noise="auto"`` measures it, see
-    :func:`edgerestore.runtime.sigma_estimate.noise_kind`; "real" / "gaussian" say it)
-    the real-noise model, else the packaged blind-spot denoiser for the image's
-    channels (for colour far from sigma 25, the sigma 5-50 model: see
-    :data:`edgerestore.runtime.packaged.SIGMA25_BAND`). A given ``sigma`` means
-    Gaussian noise. ``backend`` / ``precision`` choose among a packaged model's files,
-    as in :func:`load_model`.
+    ``noise`` picks the default model: "gaussian" (None, the default) the packaged blind-spot
+    denoiser for the image's channels (for colour far from sigma 25, the sigma 5-50
+    model: see :data:`edgerestore.runtime.packaged.SIGMA25_BAND`); "real" the
+    real-noise model for colour photos; "auto" measures the noise on the image
+    (:func:`edgerestore.runtime.sigma_estimate.noise_kind`). "auto" is not the default
+    because it sends about half of the colour images with white noise at sigma 5 to the
+    real-noise model, which costs them several dB (``benchmarks/real_noise.py
+    --choices``). A given ``sigma`` means Gaussian noise. ``backend`` / ``precision``
+    choose among a packaged model's files, as in :func:`load_model`.
 
     >>> import numpy as np, edgerestore
     >>> noisy = np.random.default_rng(1).integers(90, 160, (40, 40), dtype=np.uint8)

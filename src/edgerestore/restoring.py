@@ -148,8 +148,9 @@ def restore_pixels(task: str, pixels: np.ndarray, given: Model | Path | None, *,
     noise_sigma(sigma, positive=task == "denoise")  # range-checked before any work
     noise = "gaussian"  # a plug-and-play prior removes Gaussian noise
     if task == "denoise":
-        noise = options.pop("noise", "auto")
-        check_noise_kind(noise, sigma, given)
+        told = options.pop("noise", None)
+        check_noise_kind(told, sigma, given)
+        noise = told or "gaussian"
     net = _model(given, task, pixels, sigma, threads, backend, precision, device, max_tile,
                  noise)
     if task == "denoise":
@@ -158,14 +159,16 @@ def restore_pixels(task: str, pixels: np.ndarray, given: Model | Path | None, *,
                   **options)
 
 
-def check_noise_kind(noise: str, sigma: float | None, given: Model | Path | None) -> None:
-    """Refuse a noise kind that is unknown or that would be silently ignored."""
+def check_noise_kind(noise: str | None, sigma: float | None, given: Model | Path | None
+                     ) -> None:
+    """Refuse a noise kind that is unknown or that would be silently ignored (None: not
+    said, Gaussian unless a model is given)."""
     from edgerestore.runtime.packaged import NOISE_KINDS
 
+    if noise is None:
+        return
     if noise not in NOISE_KINDS:
         raise InputError(f"noise must be one of {', '.join(NOISE_KINDS)}, got {noise!r:.40}")
-    if noise == "auto":
-        return
     if given is not None:
         raise InputError(f"--noise {noise} chooses the default model; a model is given "
                          "(leave one of them out)")
