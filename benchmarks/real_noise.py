@@ -51,7 +51,7 @@ import numpy as np
 
 from edgerestore.runtime.image_files import list_images
 from edgerestore.runtime.image_io import read_image
-from edgerestore.runtime.metrics import psnr, ssim
+from edgerestore.runtime.metrics import psnr, quantize8, ssim
 from edgerestore.runtime.sigma_estimate import estimate_sigma, noise_kind
 
 ROOT = Path(__file__).resolve().parent
@@ -71,20 +71,20 @@ def pairs(folder: Path, every: int = 1) -> list[tuple[str, np.ndarray, np.ndarra
     return out
 
 
-def q8(image: np.ndarray) -> np.ndarray:
-    """The 8-bit image a user gets (what the PSNR is taken of)."""
-    return np.round(np.clip(image, 0.0, 1.0) * 255.0) / 255.0
-
-
 def runtime_method(name: str, threads: int) -> Denoise:
     """A packaged model on the torch-free runtime; the Gaussian ones at the MAD sigma."""
-    import edgerestore
     from edgerestore.runtime.packaged import resolve
 
     model = {"gauss25": "blindspot_gauss25_rgb", "gauss5_50": "blindspot_gauss5_50_rgb",
              "real": REAL, "real_int8": REAL}[name]
-    path = resolve(model, task="denoise", backend="onnxruntime",
-                   precision="int8" if name == "real_int8" else "fp32")
+    return file_method(resolve(model, task="denoise", backend="onnxruntime",
+                               precision="int8" if name == "real_int8" else "fp32"), threads)
+
+
+def file_method(path: Path, threads: int) -> Denoise:
+    """An exported file, opened once, as ``noisy -> denoised`` through the Python API."""
+    import edgerestore
+
     opened = edgerestore.load_model(path, threads=threads)
     return lambda noisy: edgerestore.denoise(noisy, model=opened)
 
@@ -141,7 +141,7 @@ def score_set(items: list, method: Denoise, with_ssim: bool = True) -> dict[str,
     rows = []
     for name, clean, noisy in items:
         start = time.perf_counter()
-        out = q8(method(noisy))
+        out = quantize8(method(noisy))
         row = {"image": name, "psnr": round(psnr(clean, out), 4),
                "seconds": round(time.perf_counter() - start, 3)}
         if with_ssim:
@@ -202,18 +202,11 @@ def adapted(args: argparse.Namespace) -> dict[str, Any]:
     for spec in ["base=" + str(args.weights), *args.adapted]:
         label, _, path = spec.partition("=")
         fn = (torch_method(Path(path), 0, True, args.threads) if path.endswith(".safetensors")
-              else _file_method(Path(path), args.threads))
+              else file_method(Path(path), args.threads))
         out["models"][label] = {"file": Path(path).name, **score_set(items, fn, False)}
         print(f"adapted {label:10s} {out['models'][label]['psnr']:6.2f} dB", flush=True)
     out["models"]["noisy"] = score_set(items, lambda x: x, False)
     return out
-
-
-def _file_method(path: Path, threads: int) -> Denoise:
-    import edgerestore
-
-    opened = edgerestore.load_model(path, threads=threads)
-    return lambda noisy: edgerestore.denoise(noisy, model=opened)
 
 
 def speed(args: argparse.Namespace) -> dict[str, Any]:
@@ -225,16 +218,12 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
     runs: dict[str, Denoise] = {}
     for backend, precision in (("onnxruntime", "fp32"), ("onnxruntime", "int8"),
                                ("litert", "int8")):
-        import edgerestore
 
         try:
             path = resolve(REAL, task="denoise", backend=backend, precision=precision)
-            opened = edgerestore.load_model(path, threads=1)
+            runs[f"{backend} {precision} ({path.name})"] = file_method(path, 1)
         except Exception as exc:  # a backend not installed here: say so in the results
             out[f"{backend} {precision}"] = {"error": str(exc).splitlines()[0]}
-            continue
-        runs[f"{backend} {precision} ({path.name})"] = (
-            lambda x, opened=opened: edgerestore.denoise(x, model=opened))
     for r3 in (0, 2, 8):
         runs[f"torch fp32 R3={r3}"] = torch_method(args.weights, r3, True, 1)
     for label, fn in runs.items():
@@ -260,13 +249,13 @@ def choices(args: argparse.Namespace) -> dict[str, Any]:
     clean = [read_image(p)[0] for p in list_images(args.data_root / "eval" / "CBSD68")]
     for sigma in (5, 10, 15, 25, 35, 50):
         rng = np.random.default_rng(sigma)
-        noisy = [q8(c + rng.normal(0, sigma / 255, c.shape)) for c in clean]
+        noisy = [quantize8(c + rng.normal(0, sigma / 255, c.shape)) for c in clean]
         routed = [i for i, n in enumerate(noisy) if noise_kind(n) == "real"]
         loss = []
         for i in routed:
-            got = psnr(clean[i], q8(edgerestore.denoise(noisy[i], noise="auto",
+            got = psnr(clean[i], quantize8(edgerestore.denoise(noisy[i], noise="auto",
                                                         threads=args.threads)))
-            want = psnr(clean[i], q8(edgerestore.denoise(noisy[i], noise="gaussian",
+            want = psnr(clean[i], quantize8(edgerestore.denoise(noisy[i], noise="gaussian",
                                                          threads=args.threads)))
             loss.append(got - want)
         out[f"CBSD68 gauss {sigma} clipped"] = {
@@ -291,12 +280,12 @@ def figure(args: argparse.Namespace, path: Path) -> None:
              pairs(args.data_root / "real" / SETS[1], 33)[1]]
     fig, axes = plt.subplots(len(picks), 3, figsize=(9, 3 * len(picks)))
     for row, (name, clean, noisy) in zip(axes, picks, strict=True):
-        den = q8(edgerestore.denoise(noisy, noise="auto", threads=args.threads))
+        den = quantize8(edgerestore.denoise(noisy, noise="auto", threads=args.threads))
         crop = (slice(64, 192), slice(64, 192))
         for ax, (title, img) in zip(row, (("noisy", noisy), ("denoise --noise auto", den),
                                           ("clean reference", clean)), strict=True):
             ax.imshow(np.clip(img[crop], 0, 1))
-            extra = "" if title.startswith("clean") else f" {psnr(clean, q8(img)):.2f} dB"
+            extra = "" if title.startswith("clean") else f" {psnr(clean, quantize8(img)):.2f} dB"
             ax.set_title(f"{name}: {title}{extra}", fontsize=8)
             ax.axis("off")
     fig.tight_layout()
