@@ -8,6 +8,7 @@ from pathlib import Path
 from edgerestore.argtypes import float_range, int_range
 from edgerestore.commands.run_options import add_run_options, run_options
 from edgerestore.commands.train_dde import register_dde
+from edgerestore.commands.train_distill import register_distill
 from edgerestore.errors import InputError, require
 
 #: Dilated-net defaults (the paper's faithful configuration), used unless --init-from.
@@ -81,6 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_options(m, steps=20000, batch=16, patch=40, lr=1e-3)
     m.set_defaults(func=run_map)
     register_dde(kinds)
+    register_distill(kinds)
 
 
 def data_folders(args: argparse.Namespace) -> str | list[str]:

@@ -19,6 +19,7 @@ from edgerestore.models.dde import DensityConv, DensityMLP, GeneratorMLP
 from edgerestore.models.dncnn import DnCNN
 from edgerestore.models.laine_unet import LaineBlindSpotUNet
 from edgerestore.models.pd_blindspot import PDBlindSpotNet
+from edgerestore.models.student import PlainStudent
 from edgerestore.runtime.model_card import json_kind
 
 
@@ -44,6 +45,7 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "blindspot_denoiser": build_blindspot_denoiser,
     "pd_blindspot": build_pd_blindspot,
     "dncnn": DnCNN,
+    "plain_student": PlainStudent,
     "dde_mlp": DensityMLP,
     "dde_conv": DensityConv,
     "dde_generator": GeneratorMLP,
