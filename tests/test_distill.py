@@ -127,6 +127,10 @@ def test_distill_resumes_without_recomputing_the_teacher(capsys, tmp_path, teach
     code, err = distill(capsys, teacher, train_images, tmp_path, "--steps", "40", "--resume")
     assert code == 0, err
     assert load_card(tmp_path / "student.safetensors")["training"]["images_seen"] == 160
+    # Other noise: the cached targets are stale and the teacher runs again.
+    code, err = distill(capsys, teacher, train_images, tmp_path, "--steps", "4", "--overwrite",
+                        "--noise", "gauss:15")
+    assert code == 1 and "the teacher ran again" in err
 
 
 def test_clipped_inputs_are_8_bit(tmp_path, train_images):

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
 from edgerestore.console import progress
@@ -132,6 +133,18 @@ def noisy_input(clean: np.ndarray, spec: NoiseSpec | None, cfg: DistillTraining,
     return noisy.astype(np.float32), float(level)
 
 
+def target_key(cfg: DistillTraining, spec: NoiseSpec | None, files: list[Path]) -> str:
+    """What a chunk of cached targets was computed from: the teacher file, how it ran,
+    the noise and the chunk's images. A chunk whose key differs is computed again, so
+    changing ``--teacher-r3`` or the data never trains on stale targets."""
+    return json.dumps({"teacher_sha256": sha256(cfg.teacher), "r3": cfg.teacher_r3,
+                       "ensemble": cfg.teacher_ensemble, "precision": cfg.teacher_precision,
+                       "noise": None if spec is None else str(spec),
+                       "clipped_fraction": cfg.clipped_fraction, "seed": cfg.seed,
+                       "channels": cfg.channels, "files": [str(f.resolve()) for f in files]},
+                      sort_keys=True)
+
+
 def build_targets(cfg: DistillTraining, files: list[Path], teacher: DenoisingNetwork,
                   spec: NoiseSpec | None, folder: Path, device: str
                   ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -139,23 +152,32 @@ def build_targets(cfg: DistillTraining, files: list[Path], teacher: DenoisingNet
     run = None  # built when a chunk is missing: a resumed run never needs the teacher
     folder.mkdir(parents=True, exist_ok=True)
     pairs: list[tuple[np.ndarray, np.ndarray]] = []
-    chunks = range(0, len(files), CHUNK)
-    for start in progress(chunks, desc="teacher targets", unit="chunk"):
+    for start in progress(range(0, len(files), CHUNK), desc="teacher targets", unit="chunk"):
+        indices = range(start, min(start + CHUNK, len(files)))
         path = folder / f"{start // CHUNK:05d}.safetensors"
-        if not path.exists():
+        key = target_key(cfg, spec, [files[i] for i in indices])
+        if _chunk_key(path) != key:
             run = run or teacher_function(teacher.eval(), cfg, device)
             arrays = {}
-            for i in range(start, min(start + CHUNK, len(files))):
+            for i in indices:
                 clean = convert_channels(read_image(files[i])[0], cfg.channels, str(files[i]))
                 noisy, level = noisy_input(clean, spec, cfg, i)
                 # contiguous: safetensors writes an array's buffer as if it were C-ordered
                 arrays[f"noisy_{i}"] = np.ascontiguousarray(noisy, np.float16)
                 arrays[f"target_{i}"] = np.ascontiguousarray(run(noisy, level), np.float16)
-            atomic_write(path, lambda tmp, a=arrays: save_file(a, str(tmp)))
+            atomic_write(path, lambda tmp, a=arrays, k=key: save_file(a, str(tmp), {"key": k}))
         saved = load_file(str(path))
-        for i in range(start, min(start + CHUNK, len(files))):
-            pairs.append((saved[f"noisy_{i}"], saved[f"target_{i}"]))
+        pairs.extend((saved[f"noisy_{i}"], saved[f"target_{i}"]) for i in indices)
     return pairs
+
+
+def _chunk_key(path: Path) -> str | None:
+    """The key a cached chunk was written with (None: no chunk, or not a readable one)."""
+    try:
+        with safe_open(str(path), framework="numpy") as fh:
+            return (fh.metadata() or {}).get("key")
+    except (OSError, SafetensorError):
+        return None
 
 
 def sample_pairs(pairs: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray,
