@@ -15,6 +15,8 @@ Methods (``--methods``):
   default was before this model);
 * ``real`` / ``real_int8``: the packaged ``blindspot_real_rgb`` files, ONNX fp32 / int8,
   on the torch-free runtime (input blend included);
+* ``real_fast``: the packaged student ``blindspot_real_rgb_fast`` (a plain CNN distilled
+  from the model at R3 = 8, ``edgerestore train distill``), ONNX fp32, no input blend;
 * ``r3_0`` / ``r3_2`` / ``r3_8``: its weights in PyTorch with 0 / 2 / 8 R3 passes (R3's
   speed / quality trade-off), input blend included;
 * ``nopd_blend``: the same weights with the blend switched off at R3 = 0 (what the
@@ -56,9 +58,10 @@ from edgerestore.runtime.sigma_estimate import estimate_sigma, noise_kind
 
 ROOT = Path(__file__).resolve().parent
 SETS = ("SIDD_val_1-20", "PolyU100")
-METHODS = ("noisy", "auto", "gauss25", "gauss5_50", "real", "real_int8", "r3_0", "r3_2",
-           "r3_8", "nopd_blend", "cbm3d_mad", "cbm3d_oracle")
+METHODS = ("noisy", "auto", "gauss25", "gauss5_50", "real", "real_int8", "real_fast", "r3_0",
+           "r3_2", "r3_8", "nopd_blend", "cbm3d_mad", "cbm3d_oracle")
 REAL = "blindspot_real_rgb"
+STUDENT = "blindspot_real_rgb_fast"
 Denoise = Callable[[np.ndarray], np.ndarray]
 
 
@@ -76,7 +79,7 @@ def runtime_method(name: str, threads: int) -> Denoise:
     from edgerestore.runtime.packaged import resolve
 
     model = {"gauss25": "blindspot_gauss25_rgb", "gauss5_50": "blindspot_gauss5_50_rgb",
-             "real": REAL, "real_int8": REAL}[name]
+             "real": REAL, "real_int8": REAL, "real_fast": STUDENT}[name]
     return file_method(resolve(model, task="denoise", backend="onnxruntime",
                                precision="int8" if name == "real_int8" else "fp32"), threads)
 
@@ -182,7 +185,7 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
 
                 result = score_set(sparse, run)
                 result["sigmas"] = sigmas
-            elif method in ("real", "real_int8", "gauss25", "gauss5_50"):
+            elif method in ("real", "real_int8", "real_fast", "gauss25", "gauss5_50"):
                 result = score_set(items, runtime_method(method, args.threads))
             else:
                 r3 = 0 if method == "nopd_blend" else int(method.split("_")[1])
@@ -216,14 +219,14 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
     crop = pairs(args.data_root / "real" / SETS[0], 64)[0][2][:256, :256]
     out: dict[str, Any] = {}
     runs: dict[str, Denoise] = {}
-    for backend, precision in (("onnxruntime", "fp32"), ("onnxruntime", "int8"),
-                               ("litert", "int8")):
-
-        try:
-            path = resolve(REAL, task="denoise", backend=backend, precision=precision)
-            runs[f"{backend} {precision} ({path.name})"] = file_method(path, 1)
-        except Exception as exc:  # a backend not installed here: say so in the results
-            out[f"{backend} {precision}"] = {"error": str(exc).splitlines()[0]}
+    for model in (REAL, STUDENT):
+        for backend, precision in (("onnxruntime", "fp32"), ("onnxruntime", "int8"),
+                                   ("litert", "int8")):
+            try:
+                path = resolve(model, task="denoise", backend=backend, precision=precision)
+                runs[f"{backend} {precision} ({path.name})"] = file_method(path, 1)
+            except Exception as exc:  # a backend not installed here: say so in the results
+                out[f"{model} {backend} {precision}"] = {"error": str(exc).splitlines()[0]}
     for r3 in (0, 2, 8):
         runs[f"torch fp32 R3={r3}"] = torch_method(args.weights, r3, True, 1)
     for label, fn in runs.items():

@@ -6,7 +6,8 @@ Nothing here measures: every number comes from ``results/latency.json``
 and each table names the command that produced its numbers. Each topic's sections
 live in their own module: ``report_latency`` (headline, latency), ``report_claims``,
 ``report_quality``, ``report_training`` (throughput, bf16, retrained model, equal cost),
-``report_camera`` (camera noise), ``report_real`` (real camera noise);
+``report_camera`` (camera noise), ``report_real`` (real camera noise),
+``report_frontier`` (teachers against students);
 ``report_common`` holds the shared helpers.
 
     python benchmarks/report.py [--results DIR] [--out DIR]
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report_camera import camera_noise_section
 from report_claims import claims_section, plot_pnp
 from report_common import HERE, RESULTS, _load
+from report_frontier import frontier_section
 from report_latency import headline_section, latency_section, plot_latency
 from report_quality import plot_psnr, quality_section
 from report_real import real_noise_section
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     lines += dde_section(args.results)
     lines += camera_noise_section(args.results)
     lines += real_noise_section(args.results)
+    lines += frontier_section(args.results)
     (args.out / "RESULTS.md").write_text("\n".join(lines).rstrip() + "\n")
     print(f"wrote {args.out / 'RESULTS.md'}")
 

@@ -13,6 +13,7 @@ LABELS = {
     "gauss25": "blindspot_gauss25_rgb at the MAD sigma",
     "gauss5_50": "blindspot_gauss5_50_rgb at the MAD sigma",
     "real": "blindspot_real_rgb, ONNX fp32 (runtime)", "real_int8": "blindspot_real_rgb, ONNX int8",
+    "real_fast": "blindspot_real_rgb_fast (student), ONNX fp32",
     "r3_0": "its weights, R3 = 0 (PyTorch)", "r3_2": "its weights, R3 = 2",
     "r3_8": "its weights, R3 = 8", "nopd_blend": "its weights, R3 = 0, no input blend",
     "cbm3d_mad": "CBM3D at the MAD sigma", "cbm3d_oracle": "CBM3D at the oracle sigma (per image)",
