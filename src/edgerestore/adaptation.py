@@ -23,6 +23,12 @@ from pathlib import Path
 from edgerestore.errors import InputError
 from edgerestore.runtime.atomic import atomic_write
 from edgerestore.runtime.image_files import list_images
+from edgerestore.runtime.model_files import (
+    WEIGHTS_SUFFIX,
+    exported_format,
+    is_exported,
+    is_weights,
+)
 
 #: The model adapted when none is named.
 DEFAULT_BASE = "blindspot_real_rgb"
@@ -51,10 +57,10 @@ def resolve_base(name_or_path: str) -> Path:
     from edgerestore.models.shipped import shipped_weights
 
     path = Path(name_or_path)
-    if path.suffix in (".onnx", ".tflite"):
+    if is_exported(path):
         raise InputError(f"--from {name_or_path}: an exported file cannot be trained; give "
                          "its .safetensors weights or a shipped model name")
-    if path.suffix == ".safetensors":
+    if is_weights(path):
         if not path.is_file():
             raise InputError(f"--from {name_or_path}: no such weights file")
         return path
@@ -98,7 +104,7 @@ def adapt(inputs: list[Path], output: Path, *, base: str = DEFAULT_BASE,
     """
     from edgerestore.models.weights_io import read_config
 
-    fmt = {".onnx": "onnx", ".tflite": "tflite"}.get(output.suffix.lower())
+    fmt = exported_format(output)
     if fmt is None:
         raise InputError(f"-o {output}: give a .onnx or .tflite file name")
     if fmt == "tflite" and precision != "int8":
@@ -112,7 +118,7 @@ def adapt(inputs: list[Path], output: Path, *, base: str = DEFAULT_BASE,
     if config.get("arch") != "pd_blindspot":
         raise InputError(f"--from {base}: adapt continues a real-noise (pixel-shuffle "
                          f"blind-spot) model, not a {config.get('arch')!r} model")
-    weights_out = weights_out or output.with_suffix(".safetensors")
+    weights_out = weights_out or output.with_suffix(WEIGHTS_SUFFIX)
     if weights_out.exists() and not overwrite:
         raise InputError(f"{weights_out} exists (--overwrite replaces it)")
     with contextlib.ExitStack() as stack:

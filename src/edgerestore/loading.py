@@ -14,15 +14,10 @@ from typing import TYPE_CHECKING, NamedTuple
 from edgerestore.console import log
 from edgerestore.errors import ModelFileError, require
 from edgerestore.runtime.model_card import read_json_object
-from edgerestore.runtime.packaged import MODEL_SUFFIXES
+from edgerestore.runtime.model_files import MODEL_SUFFIXES, is_exported, model_suffix
 
 if TYPE_CHECKING:
     from edgerestore.runtime.denoiser_protocol import Denoiser
-
-#: Denoiser files this version can run.
-DENOISER_SUFFIXES = MODEL_SUFFIXES
-#: The subset that runs without torch.
-EXPORTED_SUFFIXES = (".onnx", ".tflite")
 
 
 class LoadedDenoiser(NamedTuple):
@@ -42,11 +37,11 @@ def load_denoiser(path: Path, device: str = "auto", threads: int | None = None
     """
     from edgerestore.runtime.presets import MAP_DENOISER_SIGMA
 
-    suffix = path.suffix.lower()
-    if suffix not in DENOISER_SUFFIXES:
+    suffix = model_suffix(path)
+    if suffix not in MODEL_SUFFIXES:
         raise ModelFileError(f"{path}: unsupported denoiser file type {suffix or '(none)'!r}; "
-                             f"supported: {', '.join(DENOISER_SUFFIXES)}")
-    if suffix in EXPORTED_SUFFIXES:
+                             f"supported: {', '.join(MODEL_SUFFIXES)}")
+    if is_exported(path):
         from edgerestore.runtime.backends import SessionOptions
         from edgerestore.runtime.exported_denoiser import ExportedDenoiser
 

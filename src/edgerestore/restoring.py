@@ -23,6 +23,7 @@ import numpy as np
 
 from edgerestore.console import log, progress
 from edgerestore.errors import InputError, ModelFileError
+from edgerestore.runtime.model_files import is_exported
 from edgerestore.runtime.tiling import DEFAULT_MAX_TILE
 from edgerestore.units import noise_sigma
 
@@ -86,7 +87,7 @@ def _open(path: Path, threads: int | None, device: str = "auto",
     from edgerestore.runtime.backends import SessionOptions
     from edgerestore.runtime.exported_denoiser import ExportedDenoiser
 
-    if path.suffix.lower() in (".onnx", ".tflite"):
+    if is_exported(path):
         runner = ExportedDenoiser(path, SessionOptions(threads=threads), max_tile=max_tile)
         return Model(path, _kind(runner.task), runner.channels, runner, runner.strength,
                      runner.session.backend)
@@ -185,7 +186,7 @@ def _model(given: Model | Path | None, task: str, pixels: np.ndarray, sigma: flo
     if given is None:
         given = _default_model(task, pixels, sigma, backend, precision, noise)
     path = given.path if isinstance(given, Model) else given
-    if task == "denoise" and path.suffix.lower() not in (".onnx", ".tflite"):
+    if task == "denoise" and not is_exported(path):
         raise ModelFileError(f"{path}: denoising runs exported .onnx / .tflite files "
                              "(torch-free); export .safetensors weights first "
                              "(`edgerestore export`)")

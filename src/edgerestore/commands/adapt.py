@@ -13,6 +13,7 @@ from pathlib import Path
 
 from edgerestore.argtypes import float_range, int_range, threads
 from edgerestore.errors import require
+from edgerestore.runtime.model_files import exported_format
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     require("torch", package="torch", extra="train", purpose="adapting a model")
     from edgerestore.adaptation import adapt
 
-    if args.output.suffix.lower() == ".tflite":
+    if exported_format(args.output) == "tflite":
         args.precision = "int8"
     result = adapt(args.input, args.output, base=args.base, budget_minutes=args.budget_minutes
                    if args.steps is None else None, steps=args.steps, run_dir=args.run_dir,

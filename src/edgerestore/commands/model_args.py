@@ -16,11 +16,12 @@ from typing import Any
 
 from edgerestore import argtypes
 from edgerestore.errors import InputError
+from edgerestore.runtime.model_files import EXPORTED_SUFFIXES
 from edgerestore.runtime.packaged import BACKENDS, PRECISIONS, SHIPPED
 
 
 def add_model_args(p: argparse.ArgumentParser, *flags: str, dest: str, what: str,
-                   files: str = ".onnx, .tflite") -> None:
+                   files: str = ", ".join(EXPORTED_SUFFIXES)) -> None:
     """``flags`` (e.g. ``--model``) naming the model, plus ``--backend`` / ``--precision``."""
     p.add_argument(*flags, dest=dest, metavar="NAME_OR_PATH",
                    help=f"{what}: a packaged model ({', '.join(SHIPPED)}; see "

@@ -26,7 +26,7 @@ from edgerestore.commands.model_args import (
     run_one,
 )
 from edgerestore.errors import InputError
-from edgerestore.loading import DENOISER_SUFFIXES
+from edgerestore.runtime.model_files import MODEL_SUFFIXES
 from edgerestore.runtime.presets import INPAINT_SIGMA_N
 
 KERNEL_HELP = "blur kernel: K.png, K.npy, FILE.npz:NAME or FILE.mat:INDEX (1-based)"
@@ -78,7 +78,7 @@ def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="output image (a folder for several inputs)")
     add_model_args(p, "--denoiser", "--model", dest="denoiser", what="the prior (MAP denoiser)",
-                   files=", ".join(DENOISER_SUFFIXES))
+                   files=", ".join(MODEL_SUFFIXES))
     add_batch_args(p)
     p.add_argument("--iters", type=argtypes.int_range(1, 100000),
                    help="solver iterations (default: the method's own)")

@@ -33,6 +33,7 @@ from typing import Any
 
 from edgerestore.console import log, progress
 from edgerestore.errors import EdgeRestoreError, MissingDependencyError, ModelFileError
+from edgerestore.runtime.model_files import exported_format, is_exported, is_weights
 
 #: Modules each export format needs, with the pip package that provides them (all in
 #: the ``export`` extra). Checked with find_spec: litert-torch must only ever be
@@ -125,9 +126,9 @@ class DemoRun:
         folder = self.options.out / "export" / kind
         if not folder.is_dir():
             return []
-        found = [p for p in folder.iterdir() if p.suffix in (".onnx", ".tflite")
-                 and any(p.suffix == f".{fmt}" for fmt in self.options.formats)]
-        return sorted(found, key=lambda p: (p.suffix != ".onnx", "int8" in p.name, p.name))
+        found = [p for p in folder.iterdir() if exported_format(p) in self.options.formats]
+        return sorted(found, key=lambda p: (exported_format(p) != "onnx", "int8" in p.name,
+                                            p.name))
 
     def to_json(self) -> dict[str, Any]:
         opts = {k: (str(v) if isinstance(v, Path) else v)
@@ -160,7 +161,7 @@ def timed(run: DemoRun, name: str) -> Iterator[Stage]:
 
 def resolve_weights(name: str) -> Path:
     """A shipped weights name or a ``.safetensors`` path."""
-    if name.endswith(".safetensors"):
+    if is_weights(name):
         path = Path(name)
         if not path.is_file():
             raise ModelFileError(f"{name}: no such weights file")
@@ -197,7 +198,7 @@ def export_stage(run: DemoRun, stage: Stage) -> None:
         run.weights[kind] = str(weights)
         folder = opts.out / "export" / kind
         for old in folder.glob("*") if folder.is_dir() else ():
-            if old.suffix in (".onnx", ".tflite", ".json"):
+            if is_exported(old) or old.suffix == ".json":
                 old.unlink()  # files of another model or format must not be picked up
         log.info("demo: exporting %s to %s", weights.name, "/".join(formats))
         run.exports[kind] = run_export(ExportOptions(

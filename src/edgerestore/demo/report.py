@@ -20,6 +20,7 @@ from typing import Any
 from PIL import Image
 
 from edgerestore.runtime.atomic import atomic_write
+from edgerestore.runtime.model_files import exported_format
 
 #: Line colours of the convergence plot, one per exported MAP file.
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -86,7 +87,7 @@ def _table(header: list[str], rows: list[list[Any]], left: int = 1) -> str:
 def file_label(name: str) -> str:
     """``model_int8_256x256.tflite`` -> ``TFLite int8``: the captions only need what
     differs between the files of one model (the full name is in the tables)."""
-    fmt = "TFLite" if name.endswith(".tflite") else "ONNX"
+    fmt = "TFLite" if exported_format(name) == "tflite" else "ONNX"
     precision = next((p for p in ("int8", "fp16", "fp32") if f"_{p}" in name), "")
     return f"{fmt} {precision}".strip()
 

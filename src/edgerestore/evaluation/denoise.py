@@ -15,8 +15,8 @@ from pathlib import Path
 from edgerestore.console import log
 from edgerestore.errors import InputError, require
 from edgerestore.evaluation.results import write_result
-from edgerestore.loading import DENOISER_SUFFIXES
 from edgerestore.runtime.bayes import OUTPUT_MODES
+from edgerestore.runtime.model_files import is_model_file, is_weights
 from edgerestore.runtime.noise import NoiseSpec
 
 MODES = OUTPUT_MODES
@@ -47,14 +47,13 @@ def evaluate_denoise(run: DenoiseEvaluation) -> dict:
     """Score the model (and BM3D if asked); write the JSON / card entry; return the result."""
     # Both paths read and noise the images with the training code's loader (torch).
     require("torch", package="torch", extra="train", purpose="evaluating .safetensors models")
-    suffix = run.model.suffix.lower()
-    if suffix not in DENOISER_SUFFIXES:
+    if not is_model_file(run.model):
         raise InputError(f"{run.model}: expected .safetensors weights or an exported "
                          ".onnx/.tflite file")
     if not run.images.is_dir():
         raise InputError(f"{run.images}: not a folder of images")
     spec = NoiseSpec.parse(run.noise)
-    result = (_evaluate_weights(run, spec) if suffix == ".safetensors"
+    result = (_evaluate_weights(run, spec) if is_weights(run.model)
               else _evaluate_exported(run, spec))
     if run.json:
         write_result(run.json, result, run.command)

@@ -42,6 +42,7 @@ from edgerestore.errors import InputError, require
 from edgerestore.export import metadata, onnx_export, op_audit, tflite_export
 from edgerestore.models.weights_io import load_card, load_weights, read_config
 from edgerestore.runtime.atomic import atomic_write
+from edgerestore.runtime.model_files import FORMAT_SUFFIXES
 from edgerestore.runtime.model_metadata import read_metadata
 
 GENERATOR_ARCHS = ("dde_generator",)
@@ -90,7 +91,7 @@ def run_generator_export(opts: Any) -> dict[str, Any]:
     fp32_tflite: bytes | None = None
     for fmt, precision in progress(steps, desc="export generator", unit="file"):
         t0 = time.perf_counter()
-        path = opts.out / f"{opts.weights.stem}_{precision}.{fmt}"
+        path = opts.out / f"{opts.weights.stem}_{precision}{FORMAT_SUFFIXES[fmt]}"
         if fmt == "onnx":
             info = _write_onnx(gen, config, card, opts.weights, path, precision)
         else:

@@ -37,6 +37,7 @@ from edgerestore.export.calibration import (
 )
 from edgerestore.export.graph import GraphSpec, build_graph
 from edgerestore.runtime.atomic import atomic_write
+from edgerestore.runtime.model_files import FORMAT_SUFFIXES, is_weights
 
 ONNX_INT8 = {"tool": "onnxruntime.quantization.quantize_static", "format": "QDQ",
              "weights": "int8, per-channel, symmetric", "activations": "int8, min-max",
@@ -98,7 +99,7 @@ class Model:
     def __init__(self, opts: ExportOptions) -> None:
         from edgerestore.models.weights_io import load_card, load_weights
 
-        if opts.weights.suffix != ".safetensors":
+        if not is_weights(opts.weights):
             raise InputError(f"{opts.weights}: expected a .safetensors weights file")
         self.module, self.config = load_weights(opts.weights)
         if opts.r3_steps is not None:
@@ -151,7 +152,7 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
     check_options(opts)
     from edgerestore.export.generator_export import is_generator, run_generator_export
 
-    if opts.weights.suffix == ".safetensors" and is_generator(opts.weights):
+    if is_weights(opts.weights) and is_generator(opts.weights):
         return run_generator_export(opts)
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -196,7 +197,7 @@ def _plan(opts: ExportOptions) -> list[tuple[str, Any]]:
 
 def _onnx_step(precision: str):
     def step(opts: ExportOptions, model: Model, calib_images, written: list[Exported]):
-        path = opts.out / f"{model.stem}_{precision}.onnx"
+        path = opts.out / f"{model.stem}_{precision}{FORMAT_SUFFIXES['onnx']}"
         item = Exported(path, "onnx", precision, None)
         opset = onnx_export.OPSET
         quantization = None
@@ -225,7 +226,7 @@ def _onnx_step(precision: str):
 
 def _tflite_step(precision: str, tile: tuple[int, int]):
     def step(opts: ExportOptions, model: Model, calib_images, written: list[Exported]):
-        name = f"{model.stem}_{precision}_{tile[0]}x{tile[1]}.tflite"
+        name = f"{model.stem}_{precision}_{tile[0]}x{tile[1]}{FORMAT_SUFFIXES['tflite']}"
         item = Exported(opts.out / name, "tflite", precision, tile)
         quantization = None
         calibration = None

@@ -40,6 +40,7 @@ from edgerestore.export.metadata import file_sha256
 from edgerestore.runtime.atomic import atomic_write
 from edgerestore.runtime.backends import SessionOptions
 from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+from edgerestore.runtime.model_files import WEIGHTS_SUFFIX
 from edgerestore.runtime.packaged import MANIFEST, PACKAGED_DIR, SHIPPED, read_manifest
 
 #: (format, precision) of every packaged file; TFLite runs at this tile.
@@ -67,7 +68,7 @@ def is_current(name: str, entry: dict[str, Any] | None, folder: Path) -> bool:
     :data:`FILES`, all present (an ONNX-only export is completed by the next run)."""
     if not entry:
         return False
-    weights = weights_dir() / f"{name}.safetensors"
+    weights = weights_dir() / f"{name}{WEIGHTS_SUFFIX}"
     files = entry.get("files", [])
     return (entry.get("weights_sha256") == file_sha256(weights)
             and set(FILES) <= {(f["format"], f["precision"]) for f in files}
@@ -146,7 +147,7 @@ def _child(name: str, staging: Path, formats: tuple[str, ...]) -> None:
     from edgerestore.models.macs import count
     from edgerestore.models.weights_io import load_card, load_weights
 
-    weights = weights_dir() / f"{name}.safetensors"
+    weights = weights_dir() / f"{name}{WEIGHTS_SUFFIX}"
     pairs = tuple(f for f in FILES if f[0] in formats)
     report = run_export(ExportOptions(weights=weights, out=staging, tiles=(TILE,),
                                       pairs=pairs))

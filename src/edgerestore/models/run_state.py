@@ -28,6 +28,7 @@ import torch
 from edgerestore.errors import InputError, OutputError
 from edgerestore.runtime.atomic import atomic_write
 from edgerestore.runtime.atomic import check_output as check_writable
+from edgerestore.runtime.model_files import WEIGHTS_SUFFIX, is_weights
 
 
 @dataclass(kw_only=True)
@@ -155,8 +156,8 @@ def check_output(out: str | Path, overwrite: bool, *also: str | Path | None) -> 
     """
     path = Path(out)
     for target in (path, *(Path(p) for p in also if p)):
-        if target.suffix != ".safetensors":
-            raise InputError(f"{target}: weights files must end in .safetensors")
+        if not is_weights(target):
+            raise InputError(f"{target}: weights files must end in {WEIGHTS_SUFFIX}")
         if target.exists() and not overwrite:
             raise InputError(f"{target}: exists; pass --overwrite to replace it")
         with contextlib.suppress(OSError):

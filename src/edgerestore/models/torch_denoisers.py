@@ -35,6 +35,7 @@ import torch
 from edgerestore.errors import InputError, ModelFileError
 from edgerestore.models.image_network import DenoisingNetwork
 from edgerestore.models.weights_io import load_card, load_weights
+from edgerestore.runtime.model_files import is_weights
 
 __all__ = ["TorchDenoiser", "denoiser_sigma", "load_torch_denoiser"]
 
@@ -72,7 +73,7 @@ class TorchDenoiser:
 def load_torch_denoiser(path: str | Path, device: str = "cpu") -> TorchDenoiser:
     """Load a DnCNN, blind-spot or AP-BSN ``.safetensors`` file as a plug-and-play denoiser."""
     path = Path(path)
-    if path.suffix.lower() != ".safetensors":
+    if not is_weights(path):
         raise ModelFileError(f"{path}: expected a .safetensors weights file")
     model, config = load_weights(path, device)
     if not isinstance(model, DenoisingNetwork):

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from edgerestore.errors import InputError, ModelFileError, one_line, require
+from edgerestore.runtime.model_files import exported_format
 from edgerestore.runtime.model_metadata import read_metadata
 
 BACKENDS = ("onnxruntime", "litert")
@@ -155,6 +156,6 @@ def open_session(path: str | Path, options: SessionOptions | None = None) -> Ses
     path = Path(path)
     metadata = read_metadata(path)
     options = options or SessionOptions()
-    if path.suffix.lower() == ".onnx":
+    if exported_format(path) == "onnx":
         return OnnxSession(path, metadata, options)
     return LiteRTSession(path, metadata, options)

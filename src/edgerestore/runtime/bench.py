@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from edgerestore.errors import EdgeRestoreError, InputError, ModelFileError
+from edgerestore.runtime.model_files import exported_format
 from edgerestore.runtime.tiling import DEFAULT_MAX_TILE
 
 #: Result fields, in table / JSON order (the browser benchmark page uses these names).
@@ -180,7 +181,7 @@ def file_variant(path: str | Path, threads: int | None, height: int, width: int,
     card = _card(path)
     macs = macs_per_pixel if macs_per_pixel is not None else card.get("macs_per_pixel")
     row = {"model": card.get("model_name") or path.stem, "file": path.name,
-           "format": card.get("format") or path.suffix.lstrip("."),
+           "format": card.get("format") or exported_format(path),
            "precision": card.get("precision"), "backend": None, "threads": threads,
            "input": size_label(height, width), "file_size_bytes": path.stat().st_size,
            "macs_per_pixel": macs}

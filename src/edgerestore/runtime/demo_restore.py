@@ -37,6 +37,7 @@ from edgerestore.runtime.image_files import list_images
 from edgerestore.runtime.image_io import read_image, write_image
 from edgerestore.runtime.kernels import motion_kernel
 from edgerestore.runtime.metrics import psnr, ssim
+from edgerestore.runtime.model_files import exported_format
 from edgerestore.runtime.noise import add_gaussian_noise
 from edgerestore.runtime.presets import MAP_DENOISER_SIGMA
 from edgerestore.runtime.samples import COLOR_SAMPLES, load_sample
@@ -122,10 +123,10 @@ def load_inputs(job: Job) -> list[DemoInput]:
 def unavailable(path: Path) -> str | None:
     """Why this machine cannot run ``path``, or None. Checked up front so one missing
     backend skips its files with a clear reason instead of ending the whole step."""
-    if path.suffix == ".tflite" and importlib.util.find_spec("ai_edge_litert") is None:
+    if exported_format(path) == "tflite" and importlib.util.find_spec("ai_edge_litert") is None:
         return ("running .tflite files needs the 'ai-edge-litert' package: "
                 "pip install 'edgerestore[litert]'")
-    if path.suffix == ".onnx" and importlib.util.find_spec("onnxruntime") is None:
+    if exported_format(path) == "onnx" and importlib.util.find_spec("onnxruntime") is None:
         return "running .onnx files needs the 'onnxruntime' package: pip install edgerestore"
     return None
 

@@ -19,6 +19,7 @@ import numpy as np
 from edgerestore.errors import InputError, MissingDependencyError, ModelFileError, one_line
 from edgerestore.runtime.atomic import check_output
 from edgerestore.runtime.image_io import write_image
+from edgerestore.runtime.model_files import exported_format
 from edgerestore.runtime.model_metadata import read_card
 
 #: Most samples one call may draw (a grid beyond this is unreadable anyway).
@@ -40,7 +41,7 @@ class ExportedGenerator:
         self.output_shape = list(card.output_shape or ())
         self.batch: int | None = card.batch
         self.card = card.raw
-        self._run = (self._onnx_runner() if self.path.suffix.lower() == ".onnx"
+        self._run = (self._onnx_runner() if exported_format(self.path) == "onnx"
                      else self._tflite_runner())
 
     def _onnx_runner(self) -> Any:

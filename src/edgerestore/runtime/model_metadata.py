@@ -19,6 +19,7 @@ from typing import Any
 
 from edgerestore.errors import ModelFileError, one_line
 from edgerestore.runtime.model_card import ModelCard, parse_card, parse_card_text
+from edgerestore.runtime.model_files import exported_format
 
 METADATA_KEY = "edgerestore"
 
@@ -38,10 +39,10 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
-    suffix = path.suffix.lower()
-    if suffix not in (".onnx", ".tflite"):
+    fmt = exported_format(path)
+    if fmt is None:
         raise ModelFileError(f"{path}: expected an .onnx or .tflite file")
-    text = _embedded_onnx(path) if suffix == ".onnx" else _embedded_tflite(path)
+    text = _embedded_onnx(path) if fmt == "onnx" else _embedded_tflite(path)
     if text is None:
         sidecar = sidecar_path(path)
         if not sidecar.is_file():

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from edgerestore.errors import InputError, ModelFileError
+from edgerestore.runtime.model_files import MODEL_SUFFIXES
 
 PACKAGED_DIR = Path(__file__).resolve().parent / "packaged"
 MANIFEST = "models.json"
@@ -44,7 +45,6 @@ DEFAULTS = {
     ("prior", 3): "map_rgb",
     ("prior", 1): "map_gray",
 }
-MODEL_SUFFIXES = (".safetensors", ".onnx", ".tflite")
 #: Colour noise levels (0-255) where the sigma-25 default beats the sigma 5-50 model;
 #: outside them the 5-50 model is the default. Measured on the bundled samples (5
 #: colour images, 256x256 centre crops, seed 0, sigma estimated as the CLI does, ONNX
