@@ -13,6 +13,10 @@ Per file the report gives
   with the numpy Bayesian step of the runtime, as a device would);
 * ``seconds``: the file's total inference time over the tiles (CPU, this machine).
 
+Exported files run through the runtime's session opener
+(:func:`edgerestore.runtime.backends.open_session`, default options), exactly as
+``edgerestore denoise`` runs them.
+
 Targets (reported, not enforced): fp32 >= 60 dB vs PyTorch, fp16 >= 45 dB, int8
 losing at most 0.1 dB of denoising PSNR.
 """
@@ -30,6 +34,7 @@ import torch
 from edgerestore.export.calibration import level_value
 from edgerestore.export.graph import GraphSpec
 from edgerestore.runtime import bayes
+from edgerestore.runtime.backends import SessionOptions, open_session
 from edgerestore.runtime.metrics import psnr
 from edgerestore.runtime.noise import NoiseSpec
 
@@ -46,22 +51,12 @@ def torch_runner(spec: GraphSpec) -> Runner:
     return run
 
 
-def onnx_runner(path: Path) -> Runner:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return lambda feeds: session.run(None, feeds)[0]
-
-
-def tflite_runner(path: Path) -> Runner:
-    from ai_edge_litert.interpreter import Interpreter
-
-    runner = Interpreter(model_path=str(path)).get_signature_runner()
-    return lambda feeds: next(iter(runner(**feeds).values()))
-
-
-def runner_for(path: Path) -> Runner:
-    return onnx_runner(path) if path.suffix == ".onnx" else tflite_runner(path)
+def runner_for(path: Path, options: SessionOptions | None = None) -> Runner:
+    """An exported file opened the way a user's restore opens it: the runtime's
+    :func:`~edgerestore.runtime.backends.open_session` with the default
+    :class:`~edgerestore.runtime.backends.SessionOptions` (backend by suffix, card
+    checked against the graph), so parity measures what users run."""
+    return open_session(path, options or SessionOptions()).run
 
 
 class Tiles:
