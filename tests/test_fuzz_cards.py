@@ -16,12 +16,18 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from conftest import make_onnx_denoiser  # noqa: E402
+from conftest import cli, make_onnx_denoiser, one_line_error  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from edgerestore.errors import EdgeRestoreError, ModelFileError  # noqa: E402
-from edgerestore.runtime.model_card import ModelCard, parse_card, parse_card_text  # noqa: E402
+from edgerestore.runtime.image_io import write_image  # noqa: E402
+from edgerestore.runtime.model_card import (  # noqa: E402
+    SCHEMA_VERSION,
+    ModelCard,
+    parse_card,
+    parse_card_text,
+)
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**40), 2**40)
@@ -29,7 +35,8 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
                                                                  max_size=4),
     max_leaves=12)
-VALID = {"task": "map_denoiser", "inputs": ["image"], "layout": "NCHW", "channels": 3,
+VALID = {"schema": 1, "task": "map_denoiser", "inputs": ["image"], "layout": "NCHW",
+         "channels": 3,
          "tile": None, "receptive_field": 7, "square_multiple": False,
          "noise": {"model": "gauss", "training_sigma": 11.0, "level_range": [11.0, 11.0]}}
 GENERATOR = {"task": "generate", "inputs": ["z"], "latent_dim": 16, "output_shape": [1, 8, 8],
@@ -82,6 +89,47 @@ def test_the_card_of_a_square_only_export_parses():
     assert parse_card({**VALID, "square_multiple": None}, "net.onnx").square_multiple is None
     with pytest.raises(ModelFileError, match="square_multiple"):
         parse_card({**VALID, "square_multiple": "yes"}, "unet.onnx")
+
+
+def test_the_exporter_writes_the_schema_the_runtime_reads():
+    pytest.importorskip("torch")
+    from edgerestore.export import metadata
+
+    assert metadata.SCHEMA_VERSION == SCHEMA_VERSION == 1
+
+
+def test_the_schema_is_checked_on_read():
+    """Version 1 and a card without ``schema`` (older files) are read; a newer version
+    or a non-integer is refused with one error naming the file and the field."""
+    assert parse_card(VALID, "m.onnx").task == "map_denoiser"
+    older = {k: v for k, v in VALID.items() if k != "schema"}
+    assert parse_card(older, "m.onnx").task == "map_denoiser"
+    assert parse_card({**VALID, "schema": None}, "m.onnx").task == "map_denoiser"
+    with pytest.raises(ModelFileError, match=r"^new\.onnx: .*'schema' is 2, newer than"):
+        parse_card({**VALID, "schema": SCHEMA_VERSION + 1}, "new.onnx")
+    for bad in ("1", 1.0, True, 0, -1, [1], {"v": 1}):
+        with pytest.raises(ModelFileError, match=r"^str\.onnx: model card field 'schema'"):
+            parse_card({**VALID, "schema": bad}, "str.onnx")
+
+
+@pytest.mark.parametrize(("schema", "code"), [(2, 2), ("1", 2), (None, 0), (1, 0)])
+def test_denoise_refuses_a_newer_or_malformed_schema(tmp_path, capsys, schema, code):
+    """``edgerestore denoise --model FILE``: a card of schema 2 (or "1") exits 2 with
+    one line naming the file and the field; a card without one still runs."""
+    pytest.importorskip("onnx")
+    path = make_onnx_denoiser(tmp_path / "model.onnx", task="denoise_posterior",
+                              card={} if schema is None else {"schema": schema})
+    image = tmp_path / "in.png"
+    write_image(image, np.random.default_rng(0).random((24, 24, 3)).astype(np.float32))
+    out = tmp_path / "out.png"
+    got, err = cli(capsys, "-q", "denoise", "--model", path, image, "-o", out,
+                   "--sigma", "25")
+    assert got == code, err
+    if code:
+        assert one_line_error(err) and str(path) in err and "'schema'" in err
+        assert not out.exists()
+    else:
+        assert out.is_file()
 
 
 @given(data=JSON | mutated_cards())

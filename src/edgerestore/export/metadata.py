@@ -28,10 +28,10 @@ from edgerestore.console import log
 from edgerestore.export.graph import GraphSpec
 from edgerestore.models.image_network import DenoisingNetwork
 from edgerestore.runtime.atomic import atomic_write
+from edgerestore.runtime.model_card import SCHEMA_VERSION
 from edgerestore.runtime.model_metadata import METADATA_KEY, sidecar_path
 from edgerestore.runtime.noise import NoiseSpec
 
-SCHEMA_VERSION = 1
 #: Distributions whose versions every card records (absent ones are left out).
 TOOLS = ("edgerestore", "torch", "onnx", "onnxruntime", "onnxslim", "onnxconverter-common",
          "onnxscript", "litert-torch", "ai-edge-litert", "ai-edge-quantizer")

@@ -6,8 +6,10 @@ metadata or a sidecar ``FILE.json``). All three copies are parsed by
 :func:`parse_card`, so a field of the wrong type (``"channels": "abc"``), an unknown
 layout, a card that is a JSON list or a size that would exhaust memory is refused
 with one :class:`~edgerestore.errors.ModelFileError` naming the file and the field,
-before any session or buffer is created. Fields the runtime does not use (provenance,
-tool versions) are kept untouched in :attr:`ModelCard.raw`.
+before any session or buffer is created. So is a card whose ``schema`` is newer than
+:data:`SCHEMA_VERSION` (a card without one is an older file and is read as before).
+Fields the runtime does not use (provenance, tool versions) are kept untouched in
+:attr:`ModelCard.raw`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from typing import Any
 from edgerestore.errors import InputError, ModelFileError, one_line
 from edgerestore.runtime.input_blend import check_table
 
+#: The card schema this runtime reads; ``edgerestore export`` writes it as ``"schema"``.
+#: A card without the field predates it and is read as it always was; a newer one is
+#: refused (its fields may mean something this version would misread).
+SCHEMA_VERSION = 1
 DENOISER_TASKS = ("denoise_posterior", "denoise_raw_prior", "denoise_direct", "map_denoiser",
                   "dae")
 #: Denoisers told the noise level (a ``sigma`` input, or the numpy Bayesian step);
@@ -119,6 +125,7 @@ def parse_card(data: Any, source: str) -> ModelCard:
         raise ModelFileError(f"{source}: its edgerestore metadata is a JSON "
                              f"{type(data).__name__}, not an object")
     f = _Fields(data, source)
+    _check_schema(f)
     task = data.get("task")
     if task not in TASKS:
         raise f.fail("task", f"one of {', '.join(TASKS)}")
@@ -151,6 +158,19 @@ def parse_card(data: Any, source: str) -> ModelCard:
         receptive_field=f.integer("receptive_field", 1, MAX_SIDE),
         tile_align=f.integer("tile_align", 1, MAX_ALIGN) or 1,
         input_blend=_input_blend(f), noise=_noise(f), raw=data)
+
+
+def _check_schema(f: _Fields) -> None:
+    """Refuse a ``schema`` that is not a version number, or newer than :data:`SCHEMA_VERSION`."""
+    schema = f.data.get("schema")
+    if schema is None:
+        return
+    if isinstance(schema, bool) or not isinstance(schema, int) or schema < 1:
+        raise f.fail("schema", "a whole schema version number (1, 2, ...)")
+    if schema > SCHEMA_VERSION:
+        raise ModelFileError(f"{f.source}: model card field 'schema' is {schema}, newer than "
+                             f"the schema {SCHEMA_VERSION} this edgerestore reads; upgrade "
+                             "edgerestore or re-export the model with this version")
 
 
 def _input_blend(f: _Fields) -> tuple[tuple[float, float], ...] | None:
