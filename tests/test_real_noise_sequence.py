@@ -206,11 +206,17 @@ def test_the_real_noise_model_refuses_a_grey_photo(tmp_path, capsys):
     assert "colour" in capsys.readouterr().err
 
 
-def test_without_noise_the_default_is_the_gaussian_model():
+def test_without_noise_the_default_measures_it():
+    """No --noise: camera noise gets the real-noise model, white noise and a given sigma
+    the Gaussian one."""
     import edgerestore
 
-    image = _scene("real")  # even correlated noise: auto is asked for, never assumed
-    got = edgerestore.denoise(image, threads=1)
-    np.testing.assert_allclose(got, edgerestore.denoise(image, noise="gaussian", threads=1),
+    real, white = _scene("real"), _scene("gauss")
+    for image, kind in ((real, "real"), (white, "gaussian")):
+        np.testing.assert_allclose(edgerestore.denoise(image, threads=1),
+                                   edgerestore.denoise(image, noise=kind, threads=1), atol=1e-6)
+    assert np.abs(edgerestore.denoise(real, threads=1)
+                  - edgerestore.denoise(real, noise="gaussian", threads=1)).max() > 1e-3
+    np.testing.assert_allclose(edgerestore.denoise(real, sigma=20, threads=1),
+                               edgerestore.denoise(real, sigma=20, noise="gaussian", threads=1),
                                atol=1e-6)
-    assert np.abs(got - edgerestore.denoise(image, noise="real", threads=1)).max() > 1e-3

@@ -73,15 +73,17 @@ def denoise(image: ImageLike, sigma: float | None = None, model: ModelLike = Non
     """Remove noise: Gaussian noise of std ``sigma`` (0-255; None: estimated from the
     image), or a camera's real noise.
 
-    ``noise`` picks the default model: "gaussian" (None, the default) the packaged blind-spot
-    denoiser for the image's channels (for colour far from sigma 25, the sigma 5-50
-    model: see :data:`edgerestore.runtime.packaged.SIGMA25_BAND`); "real" the
-    real-noise model for colour photos; "auto" measures the noise on the image
-    (:func:`edgerestore.runtime.sigma_estimate.noise_kind`). "auto" is not the default
-    because it sends about half of the colour images with white noise at sigma 5 to the
-    real-noise model, which costs them several dB (``benchmarks/real_noise.py
-    --choices``). A given ``sigma`` means Gaussian noise. ``backend`` / ``precision``
-    choose among a packaged model's files, as in :func:`load_model`.
+    ``noise`` picks the default model: "auto" (None without ``sigma`` and ``model``)
+    measures the noise on the image (:func:`edgerestore.runtime.sigma_estimate.noise_kind`:
+    a camera's spatially correlated noise, or white noise) and runs the real-noise model
+    on colour camera photos, the Gaussian one otherwise; it sent none of the CBSD68
+    images with white noise at any sigma to the real-noise model, and every SIDD and
+    PolyU photo to it (``benchmarks/results/noise_kind_rule.json``). "gaussian" is the
+    packaged blind-spot denoiser for the image's channels (for colour far from sigma 25,
+    the sigma 5-50 model: see :data:`edgerestore.runtime.packaged.SIGMA25_BAND`), also
+    what a given ``sigma`` means; "real" the real-noise model for colour photos.
+    ``backend`` / ``precision`` choose among a packaged model's files, as in
+    :func:`load_model`.
 
     >>> import numpy as np, edgerestore
     >>> noisy = np.random.default_rng(1).integers(90, 160, (40, 40), dtype=np.uint8)

@@ -151,7 +151,8 @@ def restore_pixels(task: str, pixels: np.ndarray, given: Model | Path | None, *,
     if task == "denoise":
         told = options.pop("noise", None)
         check_noise_kind(told, sigma, given)
-        noise = told or "gaussian"
+        # Not said: measured on the image, unless a sigma (Gaussian noise) is given.
+        noise = told or ("gaussian" if sigma is not None else "auto")
     net = _model(given, task, pixels, sigma, threads, backend, precision, device, max_tile,
                  noise)
     if task == "denoise":
@@ -163,7 +164,7 @@ def restore_pixels(task: str, pixels: np.ndarray, given: Model | Path | None, *,
 def check_noise_kind(noise: str | None, sigma: float | None, given: Model | Path | None
                      ) -> None:
     """Refuse a noise kind that is unknown or that would be silently ignored (None: not
-    said, Gaussian unless a model is given)."""
+    said: measured on the image, Gaussian with a given sigma)."""
     from edgerestore.runtime.packaged import NOISE_KINDS
 
     if noise is None:

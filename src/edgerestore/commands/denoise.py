@@ -34,9 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sigma", type=argtypes.positive_sigma_255,
                    help="Gaussian noise std, 0-255 (default: estimated from the image)")
     p.add_argument("--noise", choices=NOISE_KINDS,
-                   help="picks the default model: gaussian (the default), real (a camera's "
-                        "photo: the real-noise model), or auto (measured on the image; "
-                        "misreads some low-noise Gaussian images)")
+                   help="picks the default model: auto (the default without --sigma: "
+                        "measured on the image), real (a camera's photo: the real-noise "
+                        "model) or gaussian (white noise; what --sigma implies)")
     p.add_argument("--threads", type=argtypes.threads,
                    help="inference threads (default: all cores)")
     p.add_argument("--max-tile", type=argtypes.int_range(64, 8192), default=DEFAULT_MAX_TILE,
