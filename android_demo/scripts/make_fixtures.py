@@ -8,6 +8,15 @@ with a ``CircularBlur`` problem), so the tests can require the browser's results
 match the Python runtime's. Images come from scikit-image's bundled samples; arrays
 are stored as base64 float32, planar CHW. It also writes a 12-megapixel JPEG whose
 EXIF orientation (6: rotate 90 degrees clockwise) the page must apply.
+
+The real-noise models (``denoise_direct`` with the real noise kind) get a camera-noise
+photo instead (a scikit-image sample through the project's simulated camera pipeline,
+``edgerestore.runtime.camera_noise``): every file of theirs restored with the one-call
+API (``edgerestore.load_model`` + ``edgerestore.denoise``: tiling aligned to the
+card's ``tile_align``, the ``input_blend`` weight applied on the whole image), the noise
+level and weight the runtime measures, and an ONNX run in small tiles
+(``ExportedDenoiser(max_tile=REAL_TILE)``) whose aligned, longer last tile the page
+must reproduce.
 """
 
 from __future__ import annotations
@@ -19,12 +28,17 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as rt
+
+import edgerestore
 from PIL import Image
 from skimage import data
 
 from edgerestore.runtime.backends import SessionOptions
 from edgerestore.runtime.blur import blur_circular
-from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+from edgerestore.runtime.camera_noise import CameraSpec
+from edgerestore.runtime.input_blend import blend_weight
+from edgerestore.runtime.sigma_estimate import CORRELATED_NOISE_STRIDE, estimate_sigma
+from edgerestore.runtime.exported_denoiser import NOISE_FREE_SIGMA, ExportedDenoiser
 from edgerestore.runtime.kernels import gaussian_kernel
 from edgerestore.runtime.metrics import psnr
 from edgerestore.runtime.pnp import CircularBlur, admm
@@ -36,6 +50,15 @@ DEBLUR_ITERS = 20
 #: The full-resolution photo: 4000x3000 stored, shown 3000x4000 (EXIF orientation 6).
 PHOTO_SIZE = (4000, 3000)
 EXIF_ORIENTATION = 0x0112
+#: ExportedDenoiser.denoise's sigma unit, 0-255 or [0, 1] (the runtime is moving to
+#: [0, 1] units): its noise-free floor (0.255/255) tells which.
+SIGMA_SCALE = 255.0 if NOISE_FREE_SIGMA > 0.1 else 1.0
+#: The camera-noise photo: a crop of that size (H, W: odd width, so the fixed-tile last
+#: tile is unaligned and the dynamic one a pixel longer), ISO and JPEG quality.
+REAL_SIZE = (190, 301)
+REAL_NOISE = "iso=3200"
+#: Tile side of the small-tile ONNX reference (several aligned tiles on REAL_SIZE).
+REAL_TILE = 160
 
 
 def b64(chw: np.ndarray) -> str:
@@ -49,6 +72,11 @@ def chw(hwc: np.ndarray) -> np.ndarray:
 def image_entry(hwc: np.ndarray) -> dict:
     h, w, c = hwc.shape
     return {"c": c, "h": h, "w": w, "data": b64(chw(hwc))}
+
+
+def decode_chw(entry: dict) -> np.ndarray:
+    arr = np.frombuffer(base64.b64decode(entry["data"]), "<f4").reshape(entry["c"], entry["h"], entry["w"])
+    return np.transpose(arr, (1, 2, 0))
 
 
 def resized(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -67,7 +95,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     listed = json.loads((args.models / "models.json").read_text())["models"]
-    manifest = {m["role"]: m for m in listed if m["format"] == "onnx" and m["precision"] == "fp32"}
+    onnx32 = [m for m in listed if m["format"] == "onnx" and m["precision"] == "fp32"]
+    manifest = {m["role"]: m for m in reversed(onnx32)}  # the first of each role
+    # The Gaussian-noise fixture runs the first denoiser with a noise-level input.
+    manifest["denoise"] = next(m for m in onnx32 if m["role"] == "denoise" and len(m["inputs"]) > 1)
 
     # Denoising: a 128x128 crop of the astronaut at half size, Gaussian noise sigma 25.
     clean = resized(data.astronaut(), (256, 256))[16:144, 64:192]
@@ -81,10 +112,10 @@ def main() -> None:
     # Every denoiser file through the Python runtime, tiled as the page tiles it.
     per_file = {}
     for m in listed:
-        if m["role"] != "denoise":
+        if m["id"] != bs["id"]:
             continue
         runtime = ExportedDenoiser(args.models / m["file"], SessionOptions(threads=1))
-        out = runtime.denoise(noisy, sigma=DENOISE_SIGMA * 255.0)
+        out = runtime.denoise(noisy, sigma=DENOISE_SIGMA * SIGMA_SCALE)
         per_file[m["file"]] = {"reference": image_entry(out),
                                "psnr_reference": psnr(clean, out, quantize=False)}
 
@@ -103,7 +134,10 @@ def main() -> None:
 
     result = admm(blurred, CircularBlur(kernel, DEBLUR_NOISE), denoiser, iters=DEBLUR_ITERS, tol=0)
 
+    real = real_fixture(args.models, listed)
+
     fixtures = {
+        "real": real,
         "denoise": {
             "model": bs["file"], "sigma": DENOISE_SIGMA,
             "clean": image_entry(clean), "noisy": image_entry(noisy),
@@ -126,6 +160,9 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "fixtures.json").write_text(json.dumps(fixtures))
+    # The camera-noise photo as a file the page picks (8-bit PNG, what a phone saves).
+    Image.fromarray(np.round(np.clip(decode_chw(real["noisy"]), 0, 1) * 255).astype(np.uint8)).save(
+        args.out / "camera_photo.png")
     photo = Image.fromarray(data.astronaut()).resize(PHOTO_SIZE, Image.LANCZOS)
     exif = Image.Exif()
     exif[EXIF_ORIENTATION] = 6
@@ -134,6 +171,51 @@ def main() -> None:
     print(f"make_fixtures: denoise {den['psnr_noisy']:.2f} -> {den['psnr_reference']:.2f} dB, "
           f"deblur {deb['psnr_blurred']:.2f} -> {deb['psnr_reference']:.2f} dB; "
           + ", ".join(f"{k}: {v['psnr_reference']:.2f} dB" for k, v in per_file.items()))
+    print(f"make_fixtures: camera-noise photo {real['psnr_noisy']:.2f} dB, level "
+          f"{real['level']:.3f}/255, weight {real['weight']:.3f} (clean crop: {real['low']['level']:.3f}/255, "
+          f"weight {real['low']['weight']:.3f}); "
+          + ", ".join(f"{k}: {v['psnr_reference']:.2f} dB" for k, v in real["files"].items()))
+
+
+def real_fixture(models: Path, listed: list[dict]) -> dict:
+    """The camera-noise photo and the Python runtime's output of every real-noise file."""
+    h, w = REAL_SIZE
+    clean = data.chelsea()[60:60 + h, 100:100 + w].astype(np.float32) / 255.0
+    noisy = CameraSpec.parse(f"camera:{REAL_NOISE}", REAL_NOISE).apply(
+        clean, np.random.default_rng(3)).astype(np.float32)
+    level = estimate_sigma(noisy, CORRELATED_NOISE_STRIDE) * 255.0
+    files = {}
+    tiled = {}
+    for m in listed:
+        if m["role"] != "denoise" or len(m["inputs"]) != 1:
+            continue
+        path = models / m["file"]
+        model = edgerestore.load_model(path, threads=1)
+        out = edgerestore.denoise(noisy, model=model)
+        table = m.get("input_blend")
+        files[m["file"]] = {"id": m["id"], "reference": image_entry(out),
+                            "psnr_reference": psnr(clean, out, quantize=False),
+                            "weight": blend_weight(level, tuple(map(tuple, table))) if table else None}
+        if m["format"] == "onnx" and m["precision"] == "fp32":
+            runner = ExportedDenoiser(path, SessionOptions(threads=1), max_tile=REAL_TILE)
+            small = np.clip(runner.denoise(noisy), 0.0, 1.0)
+            tiled[m["file"]] = {"tile": REAL_TILE, "tiles": runner.tile_count(h, w),
+                                "reference": image_entry(small)}
+    table = next((m["input_blend"] for m in listed if m.get("input_blend")), None)
+    # The clean crop as a photo with little noise (its texture reads ~5/255): the input
+    # blend keeps part of the input there, which the page must reproduce.
+    low = {"noisy": image_entry(clean), "level": estimate_sigma(clean, CORRELATED_NOISE_STRIDE) * 255.0}
+    low["weight"] = blend_weight(low["level"], tuple(map(tuple, table))) if table else None
+    low["files"] = {}
+    for m in listed:
+        if m["role"] == "denoise" and m.get("input_blend") and m["format"] == "onnx" and m["precision"] == "fp32":
+            out = edgerestore.denoise(clean, model=edgerestore.load_model(models / m["file"], threads=1))
+            low["files"][m["file"]] = {"reference": image_entry(out)}
+    return {"low": low,"noise": f"camera:{REAL_NOISE}", "clean": image_entry(clean), "noisy": image_entry(noisy),
+            "psnr_noisy": psnr(clean, noisy, quantize=False), "level": level,
+            "weight": blend_weight(level, tuple(map(tuple, table))) if table else None,
+            "levels_plain": estimate_sigma(noisy, 1) * 255.0,
+            "files": files, "tiled": tiled}
 
 
 if __name__ == "__main__":

@@ -9,6 +9,15 @@ saves the sample photo web/samples/astronaut.png.
 Files per model: ONNX fp32 (today's path, dynamic shape) and int8 for onnxruntime-web,
 TFLite int8 (the phone-speed path) and fp32 (LiteRT.js parity and WebGPU) at the fixed
 256x256 tile for LiteRT.js.
+
+Denoisers are of two noise kinds: ``gaussian`` (synthetic white noise: the page's
+default when it adds noise itself) and ``real`` (camera noise: the default for a photo
+as it is). A ``NAME_fast`` model is a distilled student (phone speed) of its kind; the
+page prefers it when the manifest lists it. Optional models (the students) are
+exported when their weights exist and skipped with a note otherwise. Everything the
+page needs to run a model is copied from its card into the manifest: the task (and so
+the inputs), ``tile_align`` (tile origins must be multiples of it), ``receptive_field``
+and ``input_blend`` (the (noise level, weight) table applied once to the whole image).
 """
 
 from __future__ import annotations
@@ -21,11 +30,27 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-# (weights file, role in the demo)
+# (weights file, role in the demo): exported always (their weights are shipped).
 MODELS = [
     ("blindspot_eff_gauss25_rgb", "denoise"),
+    ("blindspot_real_rgb", "denoise"),
     ("map_rgb", "map_denoiser"),
 ]
+#: Exported when their weights exist, skipped with a note otherwise (the distilled
+#: students, trained separately): name -> role.
+OPTIONAL_MODELS = {
+    "blindspot_gauss25_rgb_fast": "denoise",
+    "blindspot_real_rgb_fast": "denoise",
+}
+#: Noise kind of each denoiser: "gaussian" (synthetic white noise) or "real" (camera).
+NOISE_KIND = {
+    "blindspot_eff_gauss25_rgb": "gaussian",
+    "blindspot_gauss25_rgb_fast": "gaussian",
+    "blindspot_real_rgb": "real",
+    "blindspot_real_rgb_fast": "real",
+}
+#: Suffix of a distilled student's name: the phone-speed version of its noise kind.
+FAST_SUFFIX = "_fast"
 
 
 #: TFLite tile (fixed input shape of the .tflite files).
@@ -37,9 +62,13 @@ def files_of(name: str) -> list[str]:
             f"{name}_int8_{TILE}x{TILE}.tflite", f"{name}_fp32_{TILE}x{TILE}.tflite"]
 
 
+def weights_of(name: str) -> Path:
+    return REPO / "src" / "edgerestore" / "models" / "weights" / f"{name}.safetensors"
+
+
 def export(venv: Path, name: str, work: Path) -> list[Path]:
     """The model's files, exported again unless ``work`` has them for these weights."""
-    weights = REPO / "src" / "edgerestore" / "models" / "weights" / f"{name}.safetensors"
+    weights = weights_of(name)
     out = work / name
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
     report = out / "report.json"
@@ -73,7 +102,16 @@ def main() -> None:
         old.unlink()
     manifest = []
     targets = {}
-    for name, role in MODELS:
+    listed = [(name, role, False) for name, role in MODELS]
+    listed += [(name, role, True) for name, role in OPTIONAL_MODELS.items()]
+    for name, role, optional in listed:
+        kind = NOISE_KIND.get(name)
+        if not weights_of(name).is_file():
+            if not optional:
+                raise SystemExit(f"prepare_models: {weights_of(name)} is missing")
+            print(f"prepare_models: note: skipping {name}: no {weights_of(name).name} "
+                  "(not trained yet)")
+            continue
         for path in export(args.venv, name, args.work):
             targets = json.loads((path.parent / "report.json").read_text())["targets"]
             card = json.loads(Path(f"{path}.json").read_text())
@@ -96,8 +134,12 @@ def main() -> None:
                 "channels": card["channels"],
                 "value_range": card["value_range"],
                 "receptive_field": card["receptive_field"],
-                "training_sigma": card["noise"]["training_sigma"],
-                "level_input": card["noise"].get("level_input"),
+                "tile_align": card.get("tile_align") or 1,
+                "input_blend": card.get("input_blend"),
+                "noise_kind": kind,
+                "fast": name.endswith(FAST_SUFFIX),
+                "training_sigma": (card.get("noise") or {}).get("training_sigma"),
+                "level_input": (card.get("noise") or {}).get("level_input"),
                 "macs_per_pixel": card.get("macs_per_pixel"),
             })
             print(f"prepare_models: {path.name} {len(data)} bytes")

@@ -1,9 +1,12 @@
 // The restore page: pick/capture a photo (any size, EXIF orientation applied), optionally
 // degrade it, restore it with the engine measured fastest on this device (or the one
 // chosen), tile by tile at full resolution with a progress bar, time left and cancel,
-// compare before/after with a slider, and save the full-resolution result.
+// compare before/after with a slider, and save the full-resolution result. The denoiser
+// is chosen per input: the real-noise (camera) model for a photo restored as it is, the
+// Gaussian model when the page adds synthetic noise (models.js defaultDenoiser), each
+// as its `_fast` student when the manifest has one; "denoiser" overrides it.
 import * as R from "./restore.js";
-import { loadManifest, loadModel, runModelStream, runModelTiled } from "./models.js";
+import { defaultDenoiser, loadManifest, loadModel, runModelStream, runModelTiled, takesLevel } from "./models.js";
 import { imageSource, rgbaSource } from "./tiling.js";
 import { calibrate, engineKey, engineLabel, engines, forget, parseEngineKey, realGpuAdapter,
          remembered } from "./calibrate.js";
@@ -12,8 +15,9 @@ const $ = (id) => document.getElementById(id);
 /** ADMM deblurring does whole-image FFTs each iteration: it runs at most at this size. */
 const DEBLUR_MAX_SIDE = 1024;
 const ROLE = { denoise: "denoise", deblur: "map_denoiser" };
+const KIND_LABEL = { real: "real camera noise", gaussian: "Gaussian noise" };
 const state = { manifest: null, models: {}, photo: null, noisy: null, work: null, kernel: null,
-                sigmaN: null, busy: false, abort: null, last: null, engine: {} };
+                sigmaN: null, busy: false, abort: null, last: null, engine: {}, degradeTouched: false };
 window.demo = state;
 
 function status(text, error = false) {
@@ -48,7 +52,26 @@ function progress(done, total, t0) {
   $("eta").textContent = `${done}/${total} tiles, ${elapsed.toFixed(0)} s elapsed, ${left.toFixed(0)} s left`;
 }
 
-/** The engine for a role: chosen in the page, else remembered, else measured now. */
+/** The denoiser (manifest id) for the current input: chosen, else the default rule. */
+function denoiserId() {
+  const chosen = $("model").value;
+  if (chosen !== "auto") return chosen;
+  return defaultDenoiser(state.manifest, { syntheticNoise: $("degrade").value === "noise" });
+}
+
+function describeModel(id) {
+  const e = state.manifest.find((m) => m.id === id);
+  if (!e) return id;
+  return `${id} (${KIND_LABEL[e.noise_kind] ?? e.task}${e.fast ? ", fast student" : ""})`;
+}
+
+function showDenoiser() {
+  if (!state.manifest) return;
+  const id = denoiserId();
+  $("modelnote").textContent = `denoiser: ${describeModel(id)}${$("model").value === "auto" ? ", by default for this input" : ", chosen"}`;
+}
+
+/** The engine for a model id or role: chosen in the page, else remembered, else measured now. */
 async function engineFor(role) {
   const chosen = $("engine").value;
   if (chosen !== "auto") return { ...parseEngineKey(chosen), how: "chosen" };
@@ -64,7 +87,8 @@ async function model(role) {
   const eng = await engineFor(role);
   const key = engineKey(eng);
   if (state.models[role]?.key !== key) {
-    const entry = state.manifest.find((m) => m.role === role && m.format === eng.format && m.precision === eng.precision);
+    const entry = state.manifest.find((m) => (m.id === role || m.role === role)
+      && m.format === eng.format && m.precision === eng.precision);
     if (!entry) throw new Error(`no ${eng.format} ${eng.precision} file for ${role} in models.json`);
     status(`loading ${entry.file} (${(entry.bytes / 1024).toFixed(0)} KiB), ${engineLabel(eng)}...`);
     state.models[role]?.model.dispose?.();
@@ -75,7 +99,7 @@ async function model(role) {
 }
 
 /** Decode a photo (EXIF orientation applied) to RGBA, longest side as chosen (0: full). */
-async function loadPhoto(blob) {
+async function loadPhoto(blob, fromFile = false) {
   const bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" });
   const maxSide = Number($("maxside").value);
   const scale = maxSide ? Math.min(1, maxSide / Math.max(bitmap.width, bitmap.height)) : 1;
@@ -86,6 +110,9 @@ async function loadPhoto(blob) {
   ctx.drawImage(bitmap, 0, 0, w, h);
   bitmap.close();
   state.photo = { h, w, rgba: ctx.getImageData(0, 0, w, h).data };
+  // A photo the user picks or takes is restored as it is (camera noise, the real-noise
+  // model) unless the user chose a degradation; the sample keeps the synthetic noise.
+  if (fromFile && !state.degradeTouched) $("degrade").value = "none";
   degrade();
 }
 
@@ -167,16 +194,21 @@ function degrade() {
   $("save").hidden = true;
   $("metrics").textContent = `${b.width}x${b.height} ${text}`;
   $("run").disabled = false;
+  showDenoiser();
   document.body.dataset.state = "ready";
   status("ready: press Run");
 }
 
 /** Denoise the whole photo tile by tile; rows go straight into the output RGBA. */
 async function denoise(signal) {
-  const m = await model(ROLE.denoise);
+  const id = denoiserId();
+  state.key = id;
+  const m = await model(id);
   const sigma = state.sigmaN ?? Number($("sigma").value) / 255;
+  const level = takesLevel(m.entry);
   const { h, w } = state.photo;
-  status(`denoising ${w}x${h} (sigma ${(sigma * 255).toFixed(1)}) with ${engineLabel(state.engine[ROLE.denoise])}...`);
+  status(`denoising ${w}x${h} with ${describeModel(id)}${level ? ` (sigma ${(sigma * 255).toFixed(1)})` : ""}, `
+    + `${engineLabel(state.engine[id])}...`);
   const src = state.noisy ? imageSource(state.noisy) : rgbaSource(state.photo.rgba, h, w);
   const rgba = new Uint8ClampedArray(4 * h * w);
   const clean = state.noisy ? state.photo.rgba : null;
@@ -203,8 +235,10 @@ async function denoise(signal) {
     signal, onTile: (done, total) => progress(done, total, tStart),
   });
   drawRGBA($("after"), rgba, h, w);
-  const rec = { tiles: plan.tiles, tile: `${plan.tileW}x${plan.tileH}`, sigma: sigma * 255,
-                inference_ms: performance.now() - tStart, model: m.entry.file };
+  const rec = { tiles: plan.tiles, tile: `${plan.tileW}x${plan.tileH}`, sigma: level ? sigma * 255 : null,
+                inference_ms: performance.now() - tStart, model: m.entry.file, model_id: id,
+                noise_kind: m.entry.noise_kind ?? null, tile_align: m.entry.tile_align ?? 1,
+                input_blend: plan.blend };
   if (clean) rec.psnr_out = 10 * Math.log10((3 * h * w) / se);
   if (state.noisy) rec.psnr_in = psnrVsPhoto(state.noisy);
   return rec;
@@ -212,6 +246,7 @@ async function denoise(signal) {
 
 /** Deblur (ADMM with the MAP denoiser) at most DEBLUR_MAX_SIDE on the longest side. */
 async function deblur(signal) {
+  state.key = ROLE.deblur;
   const m = await model(ROLE.deblur);
   const work = state.work ?? { clean: null, input: photoImage(DEBLUR_MAX_SIDE) };
   const kernel = state.kernel ?? R.gaussianKernel(Number($("blurstd").value));
@@ -249,12 +284,14 @@ async function run() {
   try {
     const detail = task === "denoise" ? await denoise(state.abort.signal) : await deblur(state.abort.signal);
     const ms = performance.now() - t0;
-    const eng = state.engine[ROLE[task]];
+    const eng = state.engine[state.key];
     const b = $("after");
     const rec = { task, ms, width: b.width, height: b.height, engine: engineKey(eng),
                   engine_label: engineLabel(eng), engine_how: eng.how, ...detail };
     let text = `${task} ${b.width}x${b.height} with ${rec.engine_label} (${eng.how}): ${(ms / 1000).toFixed(1)} s`;
     text += task === "denoise" ? `, ${rec.tiles} tiles of ${rec.tile}` : `, ADMM ${rec.iterations} iterations`;
+    if (task === "denoise") text = `${rec.model_id}: ${text}`;
+    if (rec.input_blend) text += `\nnoise level ${rec.input_blend.level.toFixed(2)}/255: output weight ${rec.input_blend.weight.toFixed(3)}`;
     if (rec.psnr_out !== undefined) text += `\nPSNR ${rec.psnr_in.toFixed(2)} dB -> ${rec.psnr_out.toFixed(2)} dB`;
     state.last = rec;
     $("metrics").textContent = text;
@@ -291,9 +328,19 @@ async function setupEngines() {
   if (navigator.gpu && !list.some((c) => c.ep === "webgpu")) {
     // A CPU fallback adapter (or none): still selectable, but never picked automatically.
     for (const m of state.manifest.filter((e) => e.role === ROLE.denoise && e.precision === "fp32")) {
-      list.push({ file: m.file, format: m.format, precision: m.precision, ep: "webgpu", threads: 1 });
+      const c = { file: m.file, format: m.format, precision: m.precision, ep: "webgpu", threads: 1 };
+      if (!list.some((o) => engineKey(o) === engineKey(c))) list.push(c);
     }
   }
+  for (const id of new Set(state.manifest.filter((m) => m.role === ROLE.denoise).map((m) => m.id))) {
+    const o = document.createElement("option");
+    o.value = id;
+    o.textContent = describeModel(id);
+    $("model").appendChild(o);
+  }
+  const wantModel = p.get("model");
+  if (wantModel && [...$("model").options].some((o) => o.value === wantModel)) $("model").value = wantModel;
+  $("model").addEventListener("change", showDenoiser);
   for (const c of list) {
     const o = document.createElement("option");
     o.value = engineKey(c);
@@ -312,7 +359,7 @@ async function setupEngines() {
     p.set("engine", "auto");
     location.search = p.toString();
   });
-  const stored = remembered(ROLE.denoise);
+  const stored = remembered(denoiserId());
   $("backend").textContent = `cross-origin isolated: ${crossOriginIsolated} | WebGPU: `
     + `${navigator.gpu ? "available" : "not available"} | engine: `
     + ($("engine").value !== "auto" ? "chosen" : stored ? `auto, measured ${stored.key}` : "auto, measured at first Run");
@@ -323,20 +370,22 @@ async function main() {
   updateSplit();
   $("file").addEventListener("change", () => {
     const f = $("file").files[0];
-    if (f) loadPhoto(f).catch((e) => status(`cannot read the photo: ${e.message}`, true));
+    if (f) loadPhoto(f, true).catch((e) => status(`cannot read the photo: ${e.message}`, true));
   });
   $("sample").addEventListener("click", async () => {
     const res = await fetch("samples/astronaut.png");
     await loadPhoto(await res.blob());
   });
   for (const id of ["degrade", "sigma", "blurstd"]) $(id).addEventListener("change", degrade);
-  $("maxside").addEventListener("change", () => { if ($("file").files[0]) loadPhoto($("file").files[0]); });
+  $("degrade").addEventListener("change", () => { state.degradeTouched = true; showDenoiser(); });
+  $("maxside").addEventListener("change", () => { if ($("file").files[0]) loadPhoto($("file").files[0], true); });
   $("run").addEventListener("click", run);
   $("cancel").addEventListener("click", () => state.abort?.abort());
   $("save").addEventListener("click", save);
   try {
     state.manifest = await loadManifest();
     await setupEngines();
+    showDenoiser();
     status(`models: ${[...new Set(state.manifest.map((m) => m.id))].join(", ")}; pick a photo or press "Sample photo"`);
     document.body.dataset.state = "loaded";
   } catch (e) {

@@ -73,19 +73,24 @@ export function engineLabel(c) {
 }
 
 /**
- * Every engine the page can offer for a role: each file on WASM with 1 and (when the
+ * Every engine the page can offer for a model (its manifest id) or a role (all of its
+ * models' files, one candidate per engine key): each file on WASM with 1 and (when the
  * page may use threads) N threads, and the fp32 files on WebGPU when the browser has a
  * real GPU adapter (int8 kernels are a CPU speed-up).
  */
 export async function engines(role, { gpu = null } = {}) {
-  const files = (await loadManifest()).filter((m) => m.role === role);
+  const files = (await loadManifest()).filter((m) => m.id === role || m.role === role);
   const n = maxWasmThreads();
   const out = [];
+  const seen = new Set();
+  const add = (c) => {
+    if (!seen.has(engineKey(c))) { seen.add(engineKey(c)); out.push(c); }
+  };
   for (const m of files) {
     const base = { file: m.file, format: m.format, precision: m.precision };
-    out.push({ ...base, ep: "wasm", threads: 1 });
-    if (n > 1) out.push({ ...base, ep: "wasm", threads: n });
-    if (gpu && m.precision === "fp32") out.push({ ...base, ep: "webgpu", threads: 1 });
+    add({ ...base, ep: "wasm", threads: 1 });
+    if (n > 1) add({ ...base, ep: "wasm", threads: n });
+    if (gpu && m.precision === "fp32") add({ ...base, ep: "webgpu", threads: 1 });
   }
   return out;
 }
@@ -103,7 +108,8 @@ export function forget() {
 }
 
 /**
- * Time every candidate engine for `role` at 256x256 and remember the fastest.
+ * Time every candidate engine for `role` (a model id, or a role with one model) at
+ * 256x256 and remember the fastest under that key.
  * Returns {best, results, errors}; onProgress(i, n, candidate) before each one.
  */
 export async function calibrate(role, onProgress = () => {}) {

@@ -3,7 +3,8 @@
 // interface, run(image, sigma) -> image; tiled inference with the runtime's rule.
 import * as ort from "../ort/ort.min.mjs";
 import { loadTflite } from "./litert.js";
-import { runTiledImage, runTiledStream } from "./tiling.js";
+import { imageSink, imageSource, runTiledStream } from "./tiling.js";
+import { blendingSink, measureBlend } from "./input_blend.js";
 
 export { ort };
 
@@ -118,23 +119,60 @@ async function loadOrtModel(entry, ep, threads) {
            dispose: () => session.release() };
 }
 
-/** Tiling options of the Python runtime for a model: halo rf // 2, blend, tile size. */
+/**
+ * Tiling options of the Python runtime for a model, all from its card: halo rf // 2,
+ * tile origins multiples of tile_align, blend, tile size.
+ */
 export async function tilingOptions(model, tile = null) {
   const rule = await loadTilingRule();
   const halo = Math.floor(model.entry.receptive_field / 2);
   const fixed = model.fixedTile != null;
   const size = fixed ? model.fixedTile : [tile ?? rule.max_tile, tile ?? rule.max_tile];
-  return { tile: size, halo, blend: rule.default_blend, fixed };
+  return { tile: size, halo, blend: rule.default_blend, fixed, align: model.entry.tile_align ?? 1 };
 }
 
-/** Run a model over a float image tile by tile; returns the output image. */
+/** Name suffix of a distilled student: the phone-speed version of a model. */
+export const FAST_SUFFIX = "_fast";
+
+/**
+ * The denoiser model (manifest id) to use by default. A photo restored as it is
+ * (camera noise) gets the real-noise model, an image the page added Gaussian noise to
+ * gets the Gaussian model; of a kind, the `_fast` student when the manifest lists it
+ * (the phone-speed version), else the teacher. Falls back to any denoiser.
+ */
+export function defaultDenoiser(manifest, { syntheticNoise }) {
+  const denoisers = manifest.filter((m) => m.role === "denoise");
+  const kind = syntheticNoise ? "gaussian" : "real";
+  const ofKind = denoisers.filter((m) => (m.noise_kind ?? (m.inputs.length > 1 ? "gaussian" : "real")) === kind);
+  const pool = ofKind.length ? ofKind : denoisers;
+  const fast = pool.find((m) => m.fast ?? m.id.endsWith(FAST_SUFFIX));
+  return (fast ?? pool[0])?.id ?? null;
+}
+
+/** Whether a manifest entry takes a noise level input (denoise_posterior) or not. */
+export function takesLevel(entry) {
+  return entry.inputs.length > 1;
+}
+
+/** Run a model over a float image tile by tile; returns the output image (with `.blend`). */
 export async function runModelTiled(model, img, sigma, tile = null, onTile = null) {
-  const opts = { ...(await tilingOptions(model, tile)), onTile };
-  return runTiledImage(img, (part) => model.run(part, sigma), opts);
+  const sink = imageSink();
+  const plan = await runModelStream(model, imageSource(img), sink, sigma, { tile, onTile });
+  return Object.assign(sink.image, { blend: plan.blend });
 }
 
-/** Run a model over a tile source into a sink (full-resolution photos, see tiling.js). */
+/**
+ * Run a model over a tile source into a sink (full-resolution photos, see tiling.js).
+ * A card with an input_blend table (the real-noise model) gets it applied once to the
+ * whole image, as ExportedDenoiser does: the level is measured on the whole source
+ * first and the rows are blended as they leave the tiler. Returns the tiling plan and
+ * `blend` ({level, weight} or null).
+ */
 export async function runModelStream(model, src, sink, sigma, { tile = null, onTile = null, signal = null } = {}) {
   const opts = { ...(await tilingOptions(model, tile)), onTile, signal };
-  return runTiledStream(src, (part) => model.run(part, sigma), sink, opts);
+  const table = model.entry.input_blend;
+  const blend = table ? measureBlend(src, table) : null;
+  const out = blend ? blendingSink(sink, src, blend.weight) : sink;
+  const plan = await runTiledStream(src, (part) => model.run(part, sigma), out, opts);
+  return { ...plan, blend };
 }

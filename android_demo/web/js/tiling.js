@@ -26,15 +26,33 @@ export function yieldToEventLoop() {
   });
 }
 
-/** Tile origins along one axis: evenly stepped, the last flush with the end. */
-export function tileStarts(length, tile, halo, blend) {
+/**
+ * Tile origins along one axis (TilePlan.starts): evenly stepped by a multiple of
+ * `align`; the last flush with the end (fixed tiles, or align 1) or, for a
+ * dynamic-shape model, at the aligned origin below that (its tile then runs to the end,
+ * up to align - 1 pixels longer). Networks that are not shift-invariant by one pixel
+ * (AP-BSN's pixel-shuffle, the card's tile_align) need aligned origins.
+ */
+export function tileStarts(length, tile, halo, blend, align = 1, fixed = false) {
   if (length <= tile) return [0];
-  const step = tile - 2 * halo - blend;
-  if (step < 1) throw new Error(`tile ${tile} is too small for a halo of ${halo} pixels and a blend of ${blend}`);
+  let step = tile - 2 * halo - blend;
+  step -= step % align;
+  if (step < 1) {
+    throw new Error(`tile ${tile} is too small for a halo of ${halo} pixels and a blend of ${blend}`
+      + (align > 1 ? ` at origins that are multiples of ${align}` : ""));
+  }
   const out = [];
   for (let s = 0; s < length - tile; s += step) out.push(s);
-  out.push(length - tile);
+  const end = length - tile;
+  const last = fixed ? end : end - (end % align);
+  if (last !== out[out.length - 1]) out.push(last);
   return out;
+}
+
+/** [origin, size] of the tiles along one axis (TilePlan.spans): the last runs to the end. */
+export function tileSpans(length, tile, halo, blend, align = 1, fixed = false) {
+  const starts = tileStarts(length, tile, halo, blend, align, fixed);
+  return starts.map((s, i) => [s, i < starts.length - 1 ? tile : length - s]);
 }
 
 /** 1-D weights of a tile: 0 on a discarded halo, a linear ramp, then 1 (float32). */
@@ -121,10 +139,11 @@ export function imageSink() {
 /**
  * Run `fn` (tile {c, h, w, data} -> promise of an output tile of the same h, w) over
  * `src` with the runtime's rule; finished rows go to sink.write(y0, {c, h, w, data}).
- * opts: {tile: [th, tw], halo, blend, fixed, onTile(done, total), signal (AbortSignal)}.
+ * opts: {tile: [th, tw], halo, blend, align (tile origins multiples of it, default 1),
+ * fixed, onTile(done, total), signal (AbortSignal)}.
  */
 export async function runTiledStream(src, fn, sink, opts) {
-  const { halo, blend, fixed = false, onTile = null, signal = null } = opts;
+  const { halo, blend, fixed = false, align = 1, onTile = null, signal = null } = opts;
   const [th, tw] = opts.tile;
   const { h, w } = src;
   // Fixed-shape models: pad to the tile as run_tiled does (reflect, or symmetric when
@@ -135,12 +154,14 @@ export async function runTiledStream(src, fn, sink, opts) {
   const rowOf = (y) => padIndex(y, h, symmetric);
   const colOf = (x) => padIndex(x, w, symmetric);
   const tileH = Math.min(th, H), tileW = Math.min(tw, W);
-  const ys = tileStarts(H, tileH, halo, blend), xs = tileStarts(W, tileW, halo, blend);
-  const wys = ys.map((t) => tileRamp(tileH, t > 0, t + tileH < H, halo, blend));
-  const wxs = xs.map((l) => tileRamp(tileW, l > 0, l + tileW < W, halo, blend));
+  const ys = tileSpans(H, tileH, halo, blend, align, fixed);
+  const xs = tileSpans(W, tileW, halo, blend, align, fixed);
+  const wys = ys.map(([t, n]) => tileRamp(n, t > 0, t + n < H, halo, blend));
+  const wxs = xs.map(([l, n]) => tileRamp(n, l > 0, l + n < W, halo, blend));
   const sumY = new Float32Array(H), sumX = new Float32Array(W);
-  ys.forEach((t, i) => { for (let y = 0; y < tileH; y++) sumY[t + y] += wys[i][y]; });
-  xs.forEach((l, j) => { for (let x = 0; x < tileW; x++) sumX[l + x] += wxs[j][x]; });
+  ys.forEach(([t, n], i) => { for (let y = 0; y < n; y++) sumY[t + y] += wys[i][y]; });
+  xs.forEach(([l, n], j) => { for (let x = 0; x < n; x++) sumX[l + x] += wxs[j][x]; });
+  const bandH = Math.max(...ys.map(([, n]) => n)); // rows of the band buffer
   const total = ys.length * xs.length;
   let done = 0;
   let acc = null, cOut = 0, bufTop = 0;
@@ -152,7 +173,7 @@ export async function runTiledStream(src, fn, sink, opts) {
     const part = { c: cOut, h: rows, w, data: new Float32Array(cOut * rows * w) };
     for (let ch = 0; ch < cOut; ch++) {
       for (let y = 0; y < rows; y++) {
-        const a = (ch * tileH + (from - bufTop + y)) * W;
+        const a = (ch * bandH + (from - bufTop + y)) * W;
         const o = (ch * rows + y) * w;
         const wy = sumY[from + y];
         for (let x = 0; x < w; x++) part.data[o + x] = acc[a + x] / Math.max(wy * sumX[x], 1e-12);
@@ -162,35 +183,35 @@ export async function runTiledStream(src, fn, sink, opts) {
   };
 
   for (let i = 0; i < ys.length; i++) {
-    const top = ys[i];
+    const [top, pieceH] = ys[i];
     if (acc && top > bufTop) { // rows above this band are final: flush, shift the rest up
       emit(bufTop, top);
       const shift = top - bufTop;
       for (let ch = 0; ch < cOut; ch++) {
-        const base = ch * tileH * W;
-        acc.copyWithin(base, base + shift * W, base + tileH * W);
-        acc.fill(0, base + (tileH - shift) * W, base + tileH * W);
+        const base = ch * bandH * W;
+        acc.copyWithin(base, base + shift * W, base + bandH * W);
+        acc.fill(0, base + (bandH - shift) * W, base + bandH * W);
       }
       bufTop = top;
     }
     for (let j = 0; j < xs.length; j++) {
       if (signal?.aborted) throw new DOMException("cancelled", "AbortError");
-      const left = xs[j];
-      const data = src.read(top, left, tileH, tileW, rowOf, colOf);
-      const piece = await fn({ c: src.c, h: tileH, w: tileW, data });
+      const [left, pieceW] = xs[j];
+      const data = src.read(top, left, pieceH, pieceW, rowOf, colOf);
+      const piece = await fn({ c: src.c, h: pieceH, w: pieceW, data });
       if (!acc) {
         cOut = piece.c;
-        acc = new Float32Array(cOut * tileH * W);
+        acc = new Float32Array(cOut * bandH * W);
         bufTop = top;
         sink.start?.(cOut, h, w);
       }
       const wy = wys[i], wx = wxs[j];
       for (let ch = 0; ch < cOut; ch++) {
-        for (let y = 0; y < tileH; y++) {
-          const a = (ch * tileH + (top - bufTop + y)) * W + left;
-          const p = (ch * tileH + y) * tileW;
+        for (let y = 0; y < pieceH; y++) {
+          const a = (ch * bandH + (top - bufTop + y)) * W + left;
+          const p = (ch * pieceH + y) * pieceW;
           const f = wy[y];
-          for (let x = 0; x < tileW; x++) acc[a + x] += Math.fround(f * wx[x]) * piece.data[p + x];
+          for (let x = 0; x < pieceW; x++) acc[a + x] += Math.fround(f * wx[x]) * piece.data[p + x];
         }
       }
       done++;
@@ -198,7 +219,7 @@ export async function runTiledStream(src, fn, sink, opts) {
       await yieldToEventLoop();
     }
   }
-  emit(bufTop, bufTop + tileH);
+  emit(bufTop, bufTop + bandH);
   return { tiles: total, tileH, tileW };
 }
 
