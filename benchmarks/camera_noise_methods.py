@@ -79,8 +79,9 @@ def runtime_runner(model: str, threads: int
 def default_model_name(case: Case) -> Path:
     """The packaged file ``edgerestore.denoise`` picks for this image (no model given)."""
     from edgerestore.runtime.packaged import resolve
+    from edgerestore.units import to_unit
 
-    return resolve(None, task="denoise", channels=3, sigma=case.mad_sigma)
+    return resolve(None, task="denoise", channels=3, sigma=to_unit(case.mad_sigma))
 
 
 def run_oracle(case: Case, cbm3d: Callable[[str, float], tuple[np.ndarray, dict]]

@@ -36,6 +36,7 @@ import numpy as np
 from edgerestore.runtime.image_files import list_images
 from edgerestore.runtime.image_io import read_image
 from edgerestore.runtime.metrics import psnr, quantize8
+from edgerestore.units import to_unit
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
@@ -95,7 +96,7 @@ def network_rows(args: argparse.Namespace, images: list, subset: list) -> dict[s
             model, path = opened
 
             def run(x: np.ndarray, sigma: float, model=model) -> np.ndarray:
-                return model.runner.denoise(x, sigma)  # a student ignores the level
+                return model.runner.denoise(x, to_unit(sigma))  # a student ignores it
 
             entry: dict[str, Any] = {"file": path.name, "time_s": timings(run, args)}
             if (backend, precision) != ("onnxruntime", "int8"):  # its PSNR: the parity report

@@ -35,6 +35,7 @@ import numpy as np
 
 from edgerestore.runtime.atomic import atomic_write
 from edgerestore.runtime.packaged import choose_file, installed_backends, packaged_models
+from edgerestore.units import to_unit
 
 WIDTH, HEIGHT = 4000, 3000
 
@@ -73,7 +74,7 @@ def main() -> int:
             net = load_model(str(chosen.path), threads=args.threads)
             opened = time.perf_counter() - t0
             t0, c0 = time.perf_counter(), time.process_time()
-            net.runner.denoise(image, 25.0)
+            net.runner.denoise(image, to_unit(25.0))
             seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
             rows.append({"model": name, "file": chosen.path.name, "backend": backend,
                          "precision": chosen.precision, "task": model.task,

@@ -30,7 +30,7 @@ def prepare(weights: str, threads: int, height: int, width: int) -> Prepared:
     created_ms = (time.perf_counter() - start) * 1e3
     x = torch.rand(1, int(config["channels"]), height, width, generator=torch.Generator()
                    .manual_seed(0))
-    level = torch.tensor([BENCH_SIGMA / 255.0])
+    level = torch.tensor([BENCH_SIGMA])
 
     def run() -> None:
         with torch.inference_mode():

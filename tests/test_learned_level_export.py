@@ -33,7 +33,7 @@ def test_learned_level_model_exports_without_a_level_input(tmp_path):
     den = ExportedDenoiser(out / "tiny_hole_fp32.onnx", max_tile=4096)
     rng = np.random.default_rng(0)
     image = np.clip(0.5 + 0.1 * rng.standard_normal((40, 52, 3)), 0, 1).astype(np.float32)
-    got = den.denoise(image, sigma=50.0)  # no level input: a given sigma changes nothing
+    got = den.denoise(image, sigma=50 / 255)  # no level input: a given sigma changes nothing
     with torch.no_grad():
         want = model.denoise(torch.from_numpy(image.transpose(2, 0, 1))[None])
     np.testing.assert_allclose(got, want[0].permute(1, 2, 0).numpy(), atol=2e-5)

@@ -66,5 +66,5 @@ def test_measured_model_exports_with_a_sigma_input_the_runtime_measures(tmp_path
     with torch.no_grad():
         want = model.denoise(torch.from_numpy(image.transpose(2, 0, 1))[None])
     np.testing.assert_allclose(got, want[0].permute(1, 2, 0).numpy(), atol=2e-5)
-    plain = den.denoise(image, sigma=estimate_sigma(image) * 255)
+    plain = den.denoise(image, sigma=estimate_sigma(image))
     assert not np.allclose(got, plain, atol=1e-4)  # the stride matters

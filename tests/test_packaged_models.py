@@ -76,13 +76,13 @@ def test_names_paths_and_defaults_resolve(tmp_path, monkeypatch):
 
 
 def test_colour_default_moves_to_the_range_model_far_from_sigma_25():
-    low, high = packaged.SIGMA25_BAND
-    assert packaged.default_name("denoise", 3, 25.0) == "blindspot_gauss25_rgb"
+    low, high = packaged.SIGMA25_BAND  # 0-255; default_name takes [0, 1]
+    assert packaged.default_name("denoise", 3, 25 / 255) == "blindspot_gauss25_rgb"
     assert packaged.default_name("denoise", 3, None) == "blindspot_gauss25_rgb"
-    assert packaged.default_name("denoise", 3, low - 1) == packaged.RANGE_MODEL
-    assert packaged.default_name("denoise", 3, high + 1) == packaged.RANGE_MODEL
-    assert packaged.default_name("denoise", 1, 5.0) == "blindspot_gauss25_gray"
-    assert packaged.default_name("prior", 3, 5.0) == "map_rgb"
+    assert packaged.default_name("denoise", 3, (low - 1) / 255) == packaged.RANGE_MODEL
+    assert packaged.default_name("denoise", 3, (high + 1) / 255) == packaged.RANGE_MODEL
+    assert packaged.default_name("denoise", 1, 5 / 255) == "blindspot_gauss25_gray"
+    assert packaged.default_name("prior", 3, 5 / 255) == "map_rgb"
 
 
 def test_models_command_lists_every_packaged_model(capsys):

@@ -181,7 +181,7 @@ def test_auto_serves_the_noise_it_measures(kind):
     from edgerestore.runtime.packaged import default_name
 
     image = _scene(kind)
-    want = "blindspot_real_rgb" if kind == "real" else default_name("denoise", 3, 25.0)
+    want = "blindspot_real_rgb" if kind == "real" else default_name("denoise", 3, 25 / 255)
     got = edgerestore.denoise(image, noise="auto", threads=1)
     np.testing.assert_allclose(got, edgerestore.denoise(image, model=want, threads=1), atol=1e-6)
     told = "gaussian" if kind == "real" else "real"  # --noise overrides the measurement

@@ -234,8 +234,8 @@ def test_item10_api_refuses_huge_sigma_and_0_255_images(tmp_path):
     with pytest.raises(InputError, match="sigma"):
         den.denoise(image, 1e30)
     with pytest.raises(InputError, match=r"\[0, 1\]"):
-        den.denoise(image * 255, 25)
-    assert np.all(np.isfinite(den.denoise(image + 0.3, 25)))  # unclipped noise is fine
+        den.denoise(image * 255, 25 / 255)
+    assert np.all(np.isfinite(den.denoise(image + 0.3, 25 / 255)))  # unclipped noise is fine
 
 
 # --- item 11: temporary files ---------------------------------------------------------

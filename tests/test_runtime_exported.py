@@ -91,10 +91,10 @@ def test_tiled_and_untiled_onnx_agree(exported, noisy_pair):
     from edgerestore.runtime.exported_denoiser import ExportedDenoiser
 
     _, noisy = noisy_pair
-    whole = ExportedDenoiser(exported["blindspot"], max_tile=4096).denoise(noisy, 25)
+    whole = ExportedDenoiser(exported["blindspot"], max_tile=4096).denoise(noisy, 25 / 255)
     small = ExportedDenoiser(exported["blindspot"], max_tile=96)
     assert small.tile_count(*noisy.shape[:2]) > 4
-    assert _agreement(whole, small.denoise(noisy, 25)) > 45
+    assert _agreement(whole, small.denoise(noisy, 25 / 255)) > 45
 
 
 def test_denoiser_raises_psnr_and_estimates_sigma(exported, noisy_pair):
@@ -102,13 +102,13 @@ def test_denoiser_raises_psnr_and_estimates_sigma(exported, noisy_pair):
 
     clean, noisy = noisy_pair
     den = ExportedDenoiser(exported["blindspot"])
-    given, estimated = den.denoise(noisy, 25), den.denoise(noisy)
+    given, estimated = den.denoise(noisy, 25 / 255), den.denoise(noisy)
     assert psnr(given, clean) > psnr(noisy, clean) + 6
     assert abs(psnr(estimated, clean) - psnr(given, clean)) < 0.5
     with pytest.raises(InputError, match="3-channel"):
         den.denoise(noisy[:, :, 0])
     with pytest.raises(InputError, match="NaN"):
-        den.denoise(np.full((32, 32, 3), np.nan, np.float32), 25)
+        den.denoise(np.full((32, 32, 3), np.nan, np.float32), 25 / 255)
 
 
 @pytest.mark.slow
@@ -123,9 +123,9 @@ def test_tflite_fixed_tiles_match_onnx(exported, noisy_pair, tmp_path):
     ref = ExportedDenoiser(exported["blindspot"], max_tile=4096)
     _, noisy = noisy_pair
     assert tfl.fixed_tile == (128, 128)
-    assert _agreement(ref.denoise(noisy, 25), tfl.denoise(noisy, 25)) > 45
+    assert _agreement(ref.denoise(noisy, 25 / 255), tfl.denoise(noisy, 25 / 255)) > 45
     small = noisy[:70, :90]  # smaller than the tile: padded, then cropped back
-    assert _agreement(ref.denoise(small, 25), tfl.denoise(small, 25)) > 45
+    assert _agreement(ref.denoise(small, 25 / 255), tfl.denoise(small, 25 / 255)) > 45
 
 
 def test_wrong_model_files_are_refused(exported, tmp_path):

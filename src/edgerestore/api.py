@@ -17,7 +17,8 @@ Every function takes an image as
 the command line, for a single file and for each file of a folder alike (same bytes,
 the source's EXIF and ICC profile kept, JPEG at quality 95, 16 bits kept in PNG).
 
-Noise levels are in 0-255 units, as on the command line. ``model`` is a packaged
+Noise levels are in 0-255 units, as on the command line (converted once, by
+:func:`edgerestore.units.noise_sigma`, to the library's [0, 1]). ``model`` is a packaged
 name (``edgerestore models`` lists them), a file (``.onnx`` / ``.tflite``; for the
 plug-and-play tasks also ``.safetensors``), a :class:`Model` from :func:`load_model`,
 or None for the packaged default for the image (colour or grey; for colour denoising,
@@ -62,6 +63,7 @@ from edgerestore.restoring import (  # noqa: F401  (Model, load_model: public AP
     restore_pixels,
 )
 from edgerestore.runtime.tiling import DEFAULT_MAX_TILE
+from edgerestore.units import noise_sigma
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -93,8 +95,8 @@ def denoise(image: ImageLike, sigma: float | None = None, model: ModelLike = Non
     """
     pixels, back = _as_float(image)
     out, _ = restore_pixels("denoise", pixels, resolve_given(model, "denoise", backend, precision),
-                      sigma=sigma, backend=backend, precision=precision, threads=threads,
-                      noise=noise)
+                      sigma=noise_sigma(sigma, positive=True), backend=backend,
+                      precision=precision, threads=threads, noise=noise)
     return back(out)
 
 
@@ -119,8 +121,8 @@ def deblur(image: ImageLike, kernel: np.ndarray | str | os.PathLike[str],
     """
     pixels, back = _as_float(image)
     out, _ = restore_pixels("deblur", pixels, resolve_given(model, "deblur", backend, precision),
-                      sigma=sigma, backend=backend, precision=precision, threads=threads,
-                      device=device, kernel=kernel, **solver)
+                      sigma=noise_sigma(sigma), backend=backend, precision=precision,
+                      threads=threads, device=device, kernel=kernel, **solver)
     return back(out)
 
 
@@ -142,7 +144,8 @@ def inpaint(image: ImageLike, mask: np.ndarray | str | os.PathLike[str],
     """
     pixels, back = _as_float(image)
     out, _ = restore_pixels("inpaint", pixels, resolve_given(model, "inpaint", None, None),
-                      sigma=sigma, threads=threads, device=device, mask=mask, **solver)
+                      sigma=noise_sigma(sigma), threads=threads, device=device, mask=mask,
+                      **solver)
     return back(out)
 
 
@@ -162,7 +165,8 @@ def upscale(image: ImageLike, scale: int, sigma: float | None = None,
     """
     pixels, back = _as_float(image)
     out, _ = restore_pixels("upscale", pixels, resolve_given(model, "upscale", None, None),
-                      sigma=sigma, threads=threads, device=device, scale=scale, **solver)
+                      sigma=noise_sigma(sigma), threads=threads, device=device, scale=scale,
+                      **solver)
     return back(out)
 
 
@@ -197,9 +201,11 @@ def restore_file(task: str, source: PathLike, out: PathLike, *, model: ModelLike
                        bit_depth=bit_depth)
     start = time.perf_counter()
     pixels, info = read_opaque(source)
-    restored, summary = restore_pixels(task, pixels, given, sigma=sigma, backend=backend,
-                                 precision=precision, threads=threads, device=device,
-                                 max_tile=max_tile, show_progress=show_progress, **options)
+    restored, summary = restore_pixels(task, pixels, given,
+                                 sigma=noise_sigma(sigma, positive=task == "denoise"),
+                                 backend=backend, precision=precision, threads=threads,
+                                 device=device, max_tile=max_tile,
+                                 show_progress=show_progress, **options)
     write_image(out, restored, bit_depth=output_bit_depth(bit_depth, info, out), like=info)
     log.info("wrote %s (%s, %.2f s)", out, summary, time.perf_counter() - start)
 

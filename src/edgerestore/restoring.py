@@ -25,7 +25,7 @@ from edgerestore.console import log, progress
 from edgerestore.errors import InputError, ModelFileError
 from edgerestore.runtime.model_files import is_exported
 from edgerestore.runtime.tiling import DEFAULT_MAX_TILE
-from edgerestore.units import noise_sigma
+from edgerestore.units import to_255
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -145,8 +145,10 @@ def restore_pixels(task: str, pixels: np.ndarray, given: Model | Path | None, *,
              max_tile: int = DEFAULT_MAX_TILE, show_progress: bool = False,
              **options: Any) -> tuple[np.ndarray, str]:
     """``pixels`` (float32 HxWxC) restored by ``task`` with the model ``given`` (see
-    :func:`resolve_given`), and a summary for the log: what every function above runs."""
-    noise_sigma(sigma, positive=task == "denoise")  # range-checked before any work
+    :func:`resolve_given`), and a summary for the log: what every function above runs.
+
+    ``sigma`` is in [0, 1] units, already range-checked (:func:`edgerestore.units.noise_sigma`
+    converts the 0-255 one of the command line and the Python API)."""
     noise = "gaussian"  # a plug-and-play prior removes Gaussian noise
     if task == "denoise":
         told = options.pop("noise", None)
@@ -214,7 +216,7 @@ def _default_model(task: str, pixels: np.ndarray, sigma: float | None, backend: 
             noise = ("real" if sigma is None and pixels.shape[2] == 3
                      and noise_kind(pixels) == "real" else "gaussian")
             log.info("noise: %s (measured on the image; --noise sets it)", noise)
-        level = sigma if sigma is not None else estimate_sigma(pixels) * 255.0
+        level = sigma if sigma is not None else estimate_sigma(pixels)
     path = resolve(None, task=TASKS[task], channels=pixels.shape[2], backend=backend,
                    precision=precision, sigma=level, noise=noise)
     log.info("model: %s (the packaged default for this image)", path.name)
@@ -234,9 +236,10 @@ def _denoise(net: Model, pixels: np.ndarray, sigma: float | None, show_progress:
         sigma = runner.resolve_sigma(pixels, None)
         if sigma <= NOISE_FREE_SIGMA:
             log.info("the image looks noise-free (estimated sigma below %.3g/255); denoising "
-                     "at that floor; pass --sigma to set it", sigma)
+                     "at that floor; pass --sigma to set it", to_255(sigma))
         else:
-            log.info("estimated noise sigma %.2f/255 (MAD); pass --sigma to set it", sigma)
+            log.info("estimated noise sigma %.2f/255 (MAD); pass --sigma to set it",
+                     to_255(sigma))
     with _ticks("denoise", runner.tile_count(*pixels.shape[:2]), "tile", show_progress) as tick:
         out = runner.denoise(pixels, sigma, on_tile=tick)
     return out, f"{net.path.name}, {net.backend} backend"
@@ -252,7 +255,7 @@ def _solve(task: str, net: Model, pixels: np.ndarray, sigma: float | None,
 
     options = {k: v for k, v in options.items() if v is not None}  # None: the default
     check_solver_options(method, rho=options.get("rho"), dae=dae)
-    sigma_n = noise_sigma(sigma)
+    sigma_n = sigma
     kernel = options.get("kernel")
     if task == "deblur" and kernel is None:
         raise InputError("deblurring needs the blur kernel")
@@ -291,7 +294,7 @@ def _solve(task: str, net: Model, pixels: np.ndarray, sigma: float | None,
     state = ("" if method != "admm" else
              ", converged" if result.converged else ", not converged within --iters")
     return result.x, (f"{net.path.name}, {method}, {result.iterations} iterations{state}, "
-                      f"noise sigma {result.sigma_n * 255.0:.2f}/255")
+                      f"noise sigma {to_255(result.sigma_n):.2f}/255")
 
 
 def _dmsp(net: Model, pixels: np.ndarray, sigma_n: float | None, dae: PathLike | None,

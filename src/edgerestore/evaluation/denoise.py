@@ -107,6 +107,7 @@ def _evaluate_exported(run: DenoiseEvaluation, spec: NoiseSpec) -> dict:
     from edgerestore.models.evaluate import noisy_set, score
     from edgerestore.runtime.backends import SessionOptions
     from edgerestore.runtime.exported_denoiser import ExportedDenoiser
+    from edgerestore.units import to_unit
 
     if run.mode != "posterior" or run.bm3d or run.card:
         raise InputError("exported files are scored as they are (no --mode, --bm3d or --card)")
@@ -114,8 +115,9 @@ def _evaluate_exported(run: DenoiseEvaluation, spec: NoiseSpec) -> dict:
         raise InputError("the runtime denoiser handles Gaussian noise only")
     den = ExportedDenoiser(run.model, SessionOptions(threads=run.threads))
     items = noisy_set(run.images, spec, run.seed, den.channels, run.limit, run.clipped_input)
-    scored = score(lambda noisy, level: den.denoise(noisy, level), items, desc="exported",
-                   with_ssim=run.with_ssim)
+    # noisy_set's levels are NoiseSpec's (0-255); the denoiser takes [0, 1]
+    scored = score(lambda noisy, level: den.denoise(noisy, to_unit(level)), items,
+                   desc="exported", with_ssim=run.with_ssim)
     log.info("%s: PSNR %.2f dB", run.model.name, scored["psnr"])
     return {"model": str(run.model), "backend": den.session.backend,
             "images": str(run.images), "noise": str(spec), "seed": run.seed,

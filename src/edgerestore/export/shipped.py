@@ -42,6 +42,7 @@ from edgerestore.runtime.backends import SessionOptions
 from edgerestore.runtime.exported_denoiser import ExportedDenoiser
 from edgerestore.runtime.model_files import WEIGHTS_SUFFIX
 from edgerestore.runtime.packaged import MANIFEST, PACKAGED_DIR, SHIPPED, read_manifest
+from edgerestore.units import to_unit
 
 #: (format, precision) of every packaged file; TFLite runs at this tile.
 FILES = (("onnx", "fp32"), ("onnx", "int8"), ("tflite", "int8"))
@@ -180,11 +181,11 @@ def _time_file(path: Path) -> float:
     den = ExportedDenoiser(path, SessionOptions(threads=1), max_tile=TILE[0])
     channels = den.channels
     tile = np.random.default_rng(0).random((*TILE, channels), np.float32)
-    den.denoise(tile, 25.0)  # warm-up
+    den.denoise(tile, to_unit(25.0))  # warm-up
     times = []
     for _ in range(TIMING_RUNS):
         t0 = time.perf_counter()
-        den.denoise(tile, 25.0)
+        den.denoise(tile, to_unit(25.0))
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
 

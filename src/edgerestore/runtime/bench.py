@@ -40,13 +40,15 @@ import numpy as np
 from edgerestore.errors import EdgeRestoreError, InputError, ModelFileError
 from edgerestore.runtime.model_files import exported_format
 from edgerestore.runtime.tiling import DEFAULT_MAX_TILE
+from edgerestore.units import to_unit
 
 #: Result fields, in table / JSON order (the browser benchmark page uses these names).
 FIELDS = ("model", "file", "format", "precision", "backend", "threads", "input", "runs",
           "warmup", "median_ms", "p10_ms", "p90_ms", "first_run_ms", "session_ms",
           "peak_rss_mb", "file_size_bytes", "macs_per_pixel", "gmacs_per_s")
-#: Noise level fed to blind-spot posterior graphs (0-255 units); it does not change the cost.
-BENCH_SIGMA = 25.0
+#: Noise level fed to blind-spot posterior graphs ([0, 1] units: 25/255); it does not
+#: change the cost.
+BENCH_SIGMA = to_unit(25.0)
 
 
 def peak_rss_mb() -> float:
@@ -118,7 +120,7 @@ def prepare_file(path: str | Path, threads: int | None, height: int, width: int,
         shape = (1, height, width, channels) if layout == "NHWC" else (1, channels, height, width)
         feeds = {session.input_names[0]: rng.random(shape, dtype=np.float32)}
         if len(session.input_names) > 1:
-            feeds[session.input_names[1]] = np.array([BENCH_SIGMA / 255.0], np.float32)
+            feeds[session.input_names[1]] = np.array([BENCH_SIGMA], np.float32)
         return Prepared(lambda: session.run(feeds), session.created_s * 1e3,
                         {"backend": session.backend, "calls": 1})
     if multiple and tile is None:

@@ -42,6 +42,7 @@ from edgerestore.runtime.noise import add_gaussian_noise
 from edgerestore.runtime.presets import MAP_DENOISER_SIGMA
 from edgerestore.runtime.samples import COLOR_SAMPLES, load_sample
 from edgerestore.runtime.tasks import deblur
+from edgerestore.units import to_255, to_unit
 
 
 @dataclass
@@ -51,12 +52,16 @@ class DemoInput:
     name: str
     noisy: np.ndarray
     clean: np.ndarray | None
-    sigma: float | None  # the noise std told to the denoiser (0-255); None: estimate it
+    sigma: float | None  # the noise std told to the denoiser ([0, 1]); None: estimate it
 
 
 @dataclass
 class Job:
-    """Everything the child process needs; written by the parent as JSON."""
+    """Everything the child process needs; written by the parent as JSON.
+
+    ``sigma`` and ``blur_sigma`` are 0-255, as the user gave them and the report shows
+    them; :func:`load_inputs` and :func:`deblur_step` convert them (``units.to_unit``).
+    """
 
     out: str
     denoisers: list[str]
@@ -116,7 +121,9 @@ def load_inputs(job: Job) -> list[DemoInput]:
         if sigma is None:
             inputs.append(DemoInput(name, image, None, None))
         else:
-            inputs.append(DemoInput(name, add_gaussian_noise(image, sigma, rng), image, sigma))
+            level = to_unit(sigma)
+            inputs.append(DemoInput(name, add_gaussian_noise(image, level, rng, units="unit"),
+                                    image, level))
     return inputs
 
 
@@ -158,11 +165,16 @@ def denoise_step(job: Job, inputs: list[DemoInput], images: Path) -> list[dict[s
             write_image(images / picture, restored)
             noisy, out = _score(item.clean, item.noisy), _score(item.clean, restored)
             rows.append({"file": file.name, "image": item.name,
-                         "shape": list(item.noisy.shape), "sigma": item.sigma,
+                         "shape": list(item.noisy.shape), "sigma": _sigma_255(item.sigma),
                          "noisy_psnr": noisy["psnr"], "noisy_ssim": noisy["ssim"],
                          "psnr": out["psnr"], "ssim": out["ssim"],
                          "seconds": round(seconds, 3), "picture": picture})
     return rows
+
+
+def _sigma_255(sigma: float | None) -> float | None:
+    """A [0, 1] noise std as the 0-255 number the result file and the report show."""
+    return None if sigma is None else to_255(sigma)
 
 
 def blurred_input(clean: np.ndarray, kernel: np.ndarray, crop: int, sigma: float,
@@ -171,7 +183,8 @@ def blurred_input(clean: np.ndarray, kernel: np.ndarray, crop: int, sigma: float
 
     The observation is the valid blur of a region ``k - 1`` pixels larger than the
     reference, so its borders saw real content outside the frame (no wrap-around that
-    would flatter a circular-boundary solver); then seeded Gaussian noise.
+    would flatter a circular-boundary solver); then seeded Gaussian noise of std
+    ``sigma`` ([0, 1] units).
     """
     kh, kw = kernel.shape
     h, w = clean.shape[:2]
@@ -181,14 +194,15 @@ def blurred_input(clean: np.ndarray, kernel: np.ndarray, crop: int, sigma: float
     top, left = (h - side - kh + 1) // 2, (w - side - kw + 1) // 2
     region = clean[top:top + side + kh - 1, left:left + side + kw - 1]
     reference = region[kh // 2:kh // 2 + side, kw // 2:kw // 2 + side]
-    observed = add_gaussian_noise(blur_valid(region, kernel).astype(np.float32), sigma, rng)
+    observed = add_gaussian_noise(blur_valid(region, kernel).astype(np.float32), sigma, rng,
+                                  units="unit")
     return np.ascontiguousarray(reference), observed
 
 
 def deblur_step(job: Job, clean: np.ndarray, name: str, images: Path) -> dict[str, Any]:
     """ADMM deblurring of one blurred input with each MAP-denoiser file as the prior."""
     kernel = motion_kernel(job.kernel_size, job.kernel_seed)
-    reference, observed = blurred_input(clean, kernel, job.deblur_crop, job.blur_sigma,
+    reference, observed = blurred_input(clean, kernel, job.deblur_crop, to_unit(job.blur_sigma),
                                         np.random.default_rng(job.seed + 1))
     write_image(images / "deblur_clean.png", reference)
     write_image(images / "deblur_blurred.png", observed)
@@ -216,7 +230,7 @@ def deblur_step(job: Job, clean: np.ndarray, name: str, images: Path) -> dict[st
         # tol=0: run every iteration, so all files' curves cover the same range. A file
         # whose card lacks its training noise gets the paper's 11/255. The time includes
         # the per-iteration PSNR of the callback (one 8-bit PSNR, small next to a call).
-        restored = deblur(observed, kernel, denoiser, sigma_n=job.blur_sigma / 255.0,
+        restored = deblur(observed, kernel, denoiser, sigma_n=to_unit(job.blur_sigma),
                           boundary="same", iters=job.iters, tol=0.0,
                           denoiser_sigma=denoiser.strength or MAP_DENOISER_SIGMA,
                           callback=track).x
@@ -239,7 +253,7 @@ def run_job(job: Job) -> dict[str, Any]:
     images.mkdir(parents=True, exist_ok=True)
     inputs = load_inputs(job)
     result: dict[str, Any] = {
-        "inputs": [{"name": i.name, "shape": list(i.noisy.shape), "sigma": i.sigma,
+        "inputs": [{"name": i.name, "shape": list(i.noisy.shape), "sigma": _sigma_255(i.sigma),
                     "has_clean": i.clean is not None} for i in inputs],
         "threads": job.threads,
         "denoise": denoise_step(job, inputs, images) if job.denoisers else [],

@@ -38,14 +38,15 @@ from edgerestore.runtime.model_card import DENOISER_TASKS, LEVEL_TASKS, MAX_SIGM
 from edgerestore.runtime.presets import SIGMA_N_FLOOR
 from edgerestore.runtime.sigma_estimate import estimate_sigma
 from edgerestore.runtime.tiling import DEFAULT_BLEND, DEFAULT_MAX_TILE, TilePlan, run_tiled
+from edgerestore.units import to_unit
 
 #: Halo when a file does not record its receptive field (Laine's U-Net sees the whole
 #: tile; 64 pixels of context is where its output stops changing measurably).
 FALLBACK_HALO = 64
 
-#: Noise std (0-255) assumed when the image shows none: about 8-bit quantisation noise,
-#: the floor the plug-and-play solvers use too.
-NOISE_FREE_SIGMA = SIGMA_N_FLOOR * 255.0
+#: Noise std ([0, 1] units) assumed when the image shows none: about 8-bit quantisation
+#: noise, the floor the plug-and-play solvers use too.
+NOISE_FREE_SIGMA = SIGMA_N_FLOOR
 
 
 class ExportedDenoiser:
@@ -115,7 +116,7 @@ class ExportedDenoiser:
     @property
     def strength(self) -> float | None:
         """Noise std (in [0, 1] units) a fixed-strength MAP denoiser / DAE removes."""
-        return None if self.training_sigma is None else float(self.training_sigma) / 255.0
+        return None if self.training_sigma is None else to_unit(self.training_sigma)
 
     def tile_count(self, height: int, width: int) -> int:
         """How many network calls an ``height x width`` image takes (for progress bars)."""
@@ -126,7 +127,7 @@ class ExportedDenoiser:
                         self.blend, self.align, self.fixed_tile is not None).count
 
     def resolve_sigma(self, image: np.ndarray, sigma: float | None) -> float:
-        """The noise std (0-255 units) to tell a blind-spot model: given, else estimated.
+        """The noise std ([0, 1] units) to tell a blind-spot model: given, else estimated.
 
         The estimate is measured the way the model was trained to expect (the card's
         sub-image stride: 2 for camera-noise models, 1 otherwise). An estimate below
@@ -135,16 +136,16 @@ class ExportedDenoiser:
         plays in the Python API: the model then leaves the image as it is.
         """
         if sigma is None:
-            return max(estimate_sigma(image, self.estimate_stride) * 255.0, NOISE_FREE_SIGMA)
+            return max(estimate_sigma(image, self.estimate_stride), NOISE_FREE_SIGMA)
         real = isinstance(sigma, (int, float, np.integer, np.floating))
-        if isinstance(sigma, bool) or not real or not (0 < sigma <= MAX_SIGMA):
-            raise InputError(f"sigma must be a number in (0, {MAX_SIGMA:g}] (0-255 units), "
-                             f"got {sigma!r:.40}")
+        if isinstance(sigma, bool) or not real or not (0 < sigma <= to_unit(MAX_SIGMA)):
+            raise InputError(f"sigma must be a number in (0, {to_unit(MAX_SIGMA):g}] "
+                             f"([0, 1] units), got {sigma!r:.40}")
         return float(sigma)
 
     def denoise(self, image: np.ndarray, sigma: float | None = None,
                 on_tile: Callable[[], None] | None = None) -> np.ndarray:
-        """Denoise ``image`` (HxW or HxWxC, [0, 1]); ``sigma`` in 0-255 units.
+        """Denoise ``image`` (HxW or HxWxC, [0, 1]); ``sigma`` in [0, 1] units.
 
         For blind-spot models ``sigma=None`` estimates the noise (MAD); AP-BSN, MAP
         denoisers and DAEs take no level and ignore ``sigma``. This is where a caller's
@@ -157,7 +158,8 @@ class ExportedDenoiser:
         return out[:, :, 0] if squeeze else out
 
     def __call__(self, image: np.ndarray, sigma: float | None) -> np.ndarray:
-        """The plug-and-play :class:`Denoiser` protocol (``sigma`` in [0, 1] units).
+        """The plug-and-play :class:`Denoiser` protocol: :meth:`denoise` without its
+        range check of the image.
 
         No range check: the solvers call this on ADMM / HQS iterates (``x + u``), which
         legitimately leave [0, 1] by more than any slack; the user's image was checked
@@ -165,8 +167,7 @@ class ExportedDenoiser:
         """
         squeeze = np.ndim(image) == 2
         image = validate_image_array(image, "denoiser input")
-        out = self._denoise(image, None if sigma is None or not self.takes_level
-                            else sigma * 255.0, None)
+        out = self._denoise(image, sigma, None)
         return out[:, :, 0] if squeeze else out
 
     def _denoise(self, image: np.ndarray, sigma: float | None,
@@ -178,7 +179,7 @@ class ExportedDenoiser:
         image = image.astype(np.float32, copy=False)
         level = None
         if self.takes_level:
-            level = self.resolve_sigma(image, sigma) / 255.0
+            level = self.resolve_sigma(image, sigma)
         out = run_tiled(image, lambda tile: self._run_tile(tile, level), tile=self.tile,
                         halo=self.halo, blend=self.blend, fixed=self.fixed_tile is not None,
                         align=self.align, on_tile=on_tile)

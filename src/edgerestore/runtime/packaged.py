@@ -23,6 +23,7 @@ from typing import Any
 
 from edgerestore.errors import InputError, ModelFileError
 from edgerestore.runtime.model_files import MODEL_SUFFIXES
+from edgerestore.units import to_255
 
 PACKAGED_DIR = Path(__file__).resolve().parent / "packaged"
 MANIFEST = "models.json"
@@ -149,8 +150,9 @@ def default_name(task: str, channels: int, sigma: float | None = None,
     """The packaged model used for ``task`` ('denoise' / 'prior') on a C-channel image.
 
     ``noise`` 'real' (camera noise) picks the real-noise model for colour denoising;
-    for Gaussian noise ``sigma`` (0-255, given or estimated) moves colour denoising to
-    the sigma 5-50 model outside :data:`SIGMA25_BAND`, where it measured better.
+    for Gaussian noise ``sigma`` ([0, 1] units, given or estimated) moves colour
+    denoising to the sigma 5-50 model outside :data:`SIGMA25_BAND` (0-255), where it
+    measured better.
     """
     try:
         name = DEFAULTS[(task, channels)]
@@ -163,7 +165,8 @@ def default_name(task: str, channels: int, sigma: float | None = None,
                              "(leave --noise out or say gaussian)")
         return REAL_NOISE_MODEL
     low, high = SIGMA25_BAND
-    if (task, channels) == ("denoise", 3) and sigma is not None and not low <= sigma <= high:
+    if (task, channels) == ("denoise", 3) and sigma is not None and not (
+            low <= to_255(sigma) <= high):
         return RANGE_MODEL
     return name
 
@@ -173,8 +176,8 @@ def resolve(model: str | Path | None, *, task: str, channels: int | None = None,
             sigma: float | None = None, noise: str = "gaussian") -> Path:
     """A model argument (path, packaged name or None) as the file to open.
 
-    ``channels`` (required then), ``sigma`` and ``noise`` ('real' / 'gaussian') pick the
-    default when ``model`` is None.
+    ``channels`` (required then), ``sigma`` ([0, 1] units) and ``noise`` ('real' /
+    'gaussian') pick the default when ``model`` is None.
     """
     if backend is not None and backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
