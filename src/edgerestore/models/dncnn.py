@@ -63,24 +63,30 @@ class DnCNN(DenoisingNetwork):
         return self(noisy)
 
     def init_for_training(self) -> None:
-        """He (Kaiming) init of the hidden convs, zeros for the last: start as the identity.
-
-        Why: PyTorch's default conv init scales each layer's output by about 1/sqrt(6)
-        behind a ReLU, so without batch norm the body's signal and gradients vanish with
-        depth. Measured here: a 17x64 DAE at the default init stayed the identity for
-        2,000 steps (its loss equal to sigma_R^2 to four digits), while with this init
-        the same run's loss fell from the first hundred steps. A zero last layer makes R
-        and D the identity at step 0 (a residual denoiser's natural start, and D's
-        data-term optimum); its gradient is not zero, so the body trains from step 1.
-        Only for training from scratch: a warm start loads over it.
-        """
-        convs = [m for m in self.body if isinstance(m, nn.Conv2d)]
-        for conv in convs[:-1]:
-            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
-            nn.init.zeros_(conv.bias)
-        nn.init.zeros_(convs[-1].weight)
-        nn.init.zeros_(convs[-1].bias)
+        """Start as the identity (:func:`start_as_identity`); only for training from
+        scratch: a warm start loads over it."""
+        start_as_identity(self.body)
 
     def config(self) -> dict[str, Any]:
         return {"arch": "dncnn", "channels": self.channels, "depth": self.depth,
                 "width": self.width, "role": self.role}
+
+
+def start_as_identity(body: nn.Sequential) -> None:
+    """He (Kaiming) init of a plain ReLU conv stack's hidden convs, zeros for the last.
+
+    Why: PyTorch's default conv init scales each layer's output by about 1/sqrt(6)
+    behind a ReLU, so without batch norm the body's signal and gradients vanish with
+    depth. Measured here: a 17x64 DAE at the default init stayed the identity for
+    2,000 steps (its loss equal to sigma_R^2 to four digits), while with this init
+    the same run's loss fell from the first hundred steps. A zero last layer makes a
+    residual network the identity at step 0 (a residual denoiser's natural start, and
+    the MAP denoiser's data-term optimum); its gradient is not zero, so the body trains
+    from step 1.
+    """
+    convs = [m for m in body if isinstance(m, nn.Conv2d)]
+    for conv in convs[:-1]:
+        nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+        nn.init.zeros_(conv.bias)
+    nn.init.zeros_(convs[-1].weight)
+    nn.init.zeros_(convs[-1].bias)

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from edgerestore.errors import InputError
+from edgerestore.models.dncnn import start_as_identity
 from edgerestore.models.image_network import DenoisingNetwork
 from edgerestore.models.pd_blindspot import pad_to_multiple, pd_down, pd_up
 
@@ -90,15 +91,8 @@ class PlainStudent(DenoisingNetwork):
         return self(noisy)
 
     def init_for_training(self) -> None:
-        """He init behind the ReLUs, zeros for the last conv: the student starts as the
-        identity (as :meth:`DnCNN.init_for_training`, and for the same measured reason:
-        without batch norm the default init's signal vanishes with depth)."""
-        convs = [m for m in self.body if isinstance(m, nn.Conv2d)]
-        for conv in convs[:-1]:
-            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
-            nn.init.zeros_(conv.bias)
-        nn.init.zeros_(convs[-1].weight)
-        nn.init.zeros_(convs[-1].bias)
+        """Start as the identity, as a DnCNN does (:func:`start_as_identity`)."""
+        start_as_identity(self.body)
 
     def config(self) -> dict[str, Any]:
         return {"arch": "plain_student", "channels": self.channels, "width": self.width,
