@@ -5,9 +5,11 @@ ONNX fp32 file, and its LiteRT int8 file where LiteRT is installed) on the same 
 noisy images of ``--set`` (CBSD68, sigma ``--sigma``, seed 0), both with the published
 protocol (noise not clipped) and as a camera writes them (clipped, 8-bit); PSNR of the
 8-bit output. Blind-spot teachers are told the true sigma (the benchmark protocol); the
-students take no level. CBM3D (true sigma) and OpenCV's non-local means (its best ``h``
-on a grid, chosen on the clipped images it can take) run on every ``--classical-every``-th
-image, and the networks are scored on that subset too, so those rows compare like with like.
+students (packaged ``*_fast`` names, or ``--student`` weights not packaged yet, which the
+script exports first as the packaged files are) take no level. CBM3D (true sigma) and
+OpenCV's non-local means (its best ``h`` on a grid, chosen on the clipped images it can
+take) run on every ``--classical-every``-th image, and the networks are scored on that
+subset too, so those rows compare like with like.
 
 Time: one thread, each file the runtime would open (ONNX fp32, ONNX int8, LiteRT int8),
 on a generated noisy photo at 256x256 (median of 5 after a warm-up), 1920x1080 and
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,7 +45,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 from photo_12mp import synthetic_photo  # noqa: E402
 
-MODELS = ("blindspot_gauss25_rgb", "blindspot_eff_gauss25_rgb", "blindspot_gauss25_rgb_fast")
+MODELS = ("blindspot_gauss25_rgb", "blindspot_eff_gauss25_rgb")
 SIZES = {"256x256": (256, 256), "1920x1080": (1080, 1920), "12MP": (3000, 4000)}
 FILES = (("onnxruntime", "fp32"), ("onnxruntime", "int8"), ("litert", "int8"))
 NLM_H = (4, 6, 8, 10, 12, 14, 16)
@@ -60,17 +63,37 @@ def noisy_images(folder: Path, sigma: float, limit: int | None
     return out
 
 
-def open_file(name: str, backend: str, precision: str) -> tuple[Any, Path] | None:
-    """A packaged model's file for ``backend``/``precision``, opened with one thread."""
+def open_file(name: str, backend: str, precision: str, exported: dict[str, Path]
+              ) -> tuple[Any, Path] | None:
+    """A packaged model's file for ``backend``/``precision`` (or one of ``exported``, the
+    files of a ``--student``), opened with one thread."""
     import edgerestore
     from edgerestore.runtime.packaged import resolve
 
     try:
-        path = resolve(name, task="denoise", backend=backend, precision=precision)
+        path = exported[f"{backend} {precision}"] if exported else resolve(
+            name, task="denoise", backend=backend, precision=precision)
     except Exception as exc:
         print(f"skip {name} {backend} {precision}: {str(exc).splitlines()[0]}")
         return None
     return edgerestore.load_model(path, threads=1), path
+
+
+def export_student(weights: Path, folder: Path) -> tuple[int, dict[str, Path]]:
+    """MACs per pixel of a ``--student`` weights file and its files exported as the
+    packaged ones are (ONNX fp32 and int8, TFLite int8 at 256x256), by ``edgerestore export``."""
+    from edgerestore.models.macs import count
+    from edgerestore.models.weights_io import load_weights
+
+    model, _ = load_weights(weights)
+    macs = round(count(model, model.in_channels, 256, 256).macs_per_pixel)
+    subprocess.run([sys.executable, "-m", "edgerestore", "-q", "export", "--model", str(weights),
+                    "--format", "all", "--precision", "fp32", "int8", "--out", str(folder)],
+                   check=True)
+    stem = weights.stem
+    return macs, {"onnxruntime fp32": folder / f"{stem}_fp32.onnx",
+                  "onnxruntime int8": folder / f"{stem}_int8.onnx",
+                  "litert int8": folder / f"{stem}_int8_256x256.tflite"}
 
 
 def scores(run, images: list, sigma: float) -> dict[str, float]:
@@ -87,10 +110,17 @@ def network_rows(args: argparse.Namespace, images: list, subset: list) -> dict[s
 
     models = packaged_models()
     out: dict[str, Any] = {}
-    for name in args.models:
-        row: dict[str, Any] = {"macs_per_pixel": models[name].macs_per_pixel, "files": {}}
+    students = {w.stem: w for w in args.student}
+    for name in [*args.models, *students]:
+        exported: dict[str, Path] = {}
+        if name in students:
+            macs, exported = export_student(students[name], args.export_dir / name)
+        else:
+            macs = models[name].entry["macs_per_pixel"]
+        row: dict[str, Any] = {"macs_per_pixel": macs, "files": {},
+                               **({"weights": str(students[name])} if name in students else {})}
         for backend, precision in FILES:
-            opened = open_file(name, backend, precision)
+            opened = open_file(name, backend, precision, exported)
             if opened is None:
                 continue
             model, path = opened
@@ -192,7 +222,11 @@ def main() -> None:
     p.add_argument("--sigma", type=float, default=25.0)
     p.add_argument("--limit", type=int, help="only the first N images")
     p.add_argument("--classical-every", type=int, default=6)
-    p.add_argument("--models", nargs="+", default=list(MODELS))
+    p.add_argument("--models", nargs="+", default=list(MODELS), help="packaged names")
+    p.add_argument("--student", type=Path, nargs="*", default=[],
+                   help="weights files not packaged (yet): exported here first")
+    p.add_argument("--export-dir", type=Path, default=Path("runs/frontier_export"),
+                   help="where --student weights are exported")
     p.add_argument("--max-seconds", type=float, default=60.0,
                    help="skip a size a file would need longer than this for")
     p.add_argument("--json", type=Path, default=ROOT / "results" / "frontier.json")
