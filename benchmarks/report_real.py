@@ -9,7 +9,7 @@ from typing import Any
 from report_common import _load, _table
 
 LABELS = {
-    "noisy": "noisy input", "auto": "`edgerestore denoise --noise auto`",
+    "noisy": "noisy input", "auto": "`edgerestore denoise` (default: noise kind measured)",
     "gauss25": "blindspot_gauss25_rgb at the MAD sigma",
     "gauss5_50": "blindspot_gauss5_50_rgb at the MAD sigma",
     "real": "blindspot_real_rgb, ONNX fp32 (runtime)", "real_int8": "blindspot_real_rgb, ONNX int8",
@@ -54,9 +54,10 @@ def real_noise_section(results: Path) -> list[str]:
         lines += _table(["model", "PSNR"], [[k, f"{v['psnr']:.2f}"]
                                             for k, v in a["models"].items()])
     if "choices" in data:
-        lines += ["", "What `--noise auto` picks (`--choices`; real = the real-noise model) and, "
-                  "on Gaussian noise, its mean PSNR against the Gaussian default:", ""]
-        lines += _table(["images", "picked real", "dB vs Gaussian default"],
+        lines += ["", "What the default (`--noise auto`: the noise kind measured) picks "
+                  "(`--choices`; real = the real-noise model) and, on Gaussian noise, its "
+                  "mean PSNR against the Gaussian model:", ""]
+        lines += _table(["images", "picked real", "dB vs the Gaussian model"],
                         [[k, f"{v['real']} / {v['images']}",
                           f"{v['mean_db_vs_gaussian_default']:+.3f}"
                           if "mean_db_vs_gaussian_default" in v else ""]
