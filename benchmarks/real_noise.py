@@ -15,8 +15,9 @@ Methods (``--methods``):
   default was before this model);
 * ``real`` / ``real_int8``: the packaged ``blindspot_real_rgb`` files, ONNX fp32 / int8,
   on the torch-free runtime (input blend included);
-* ``real_fast``: the packaged student ``blindspot_real_rgb_fast`` (a plain CNN distilled
-  from the model at R3 = 8, ``edgerestore train distill``), ONNX fp32, no input blend;
+* ``real_fast``: the student ``blindspot_real_rgb_fast`` (a plain CNN distilled from the
+  model at R3 = 8, ``edgerestore train distill``; no input blend of its own): its weights
+  in PyTorch when ``--student W.safetensors`` is given, else its packaged ONNX fp32 file;
 * ``r3_0`` / ``r3_2`` / ``r3_8``: its weights in PyTorch with 0 / 2 / 8 R3 passes (R3's
   speed / quality trade-off), input blend included;
 * ``nopd_blend``: the same weights with the blend switched off at R3 = 0 (what the
@@ -111,6 +112,22 @@ def torch_method(weights: Path, r3: int, blend: bool, threads: int) -> Denoise:
     return run
 
 
+def student_method(weights: Path, threads: int) -> Denoise:
+    """A student's weights in PyTorch (any plain denoiser: its forward is the output)."""
+    import torch
+
+    from edgerestore.models.weights_io import load_weights
+
+    torch.set_num_threads(threads)
+    net, _ = load_weights(weights)
+
+    def run(noisy: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(noisy.transpose(2, 0, 1).copy())[None]
+        return net.denoise(x)[0].float().numpy().transpose(1, 2, 0)
+
+    return run
+
+
 def cbm3d_methods(threads: int) -> dict[str, Callable[..., tuple[np.ndarray, float]]]:
     """CBM3D at the MAD sigma, and at the oracle sigma (returns the sigma used too)."""
     from camera_noise_methods import cbm3d_runner, run_oracle
@@ -185,6 +202,8 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
 
                 result = score_set(sparse, run)
                 result["sigmas"] = sigmas
+            elif method == "real_fast" and args.student:
+                result = score_set(items, student_method(args.student, args.threads))
             elif method in ("real", "real_int8", "real_fast", "gauss25", "gauss5_50"):
                 result = score_set(items, runtime_method(method, args.threads))
             else:
@@ -219,7 +238,7 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
     crop = pairs(args.data_root / "real" / SETS[0], 64)[0][2][:256, :256]
     out: dict[str, Any] = {}
     runs: dict[str, Denoise] = {}
-    for model in (REAL, STUDENT):
+    for model in (REAL,) if args.student else (REAL, STUDENT):
         for backend, precision in (("onnxruntime", "fp32"), ("onnxruntime", "int8"),
                                    ("litert", "int8")):
             try:
@@ -229,6 +248,8 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
                 out[f"{model} {backend} {precision}"] = {"error": str(exc).splitlines()[0]}
     for r3 in (0, 2, 8):
         runs[f"torch fp32 R3={r3}"] = torch_method(args.weights, r3, True, 1)
+    if args.student:
+        runs[f"torch fp32 student ({args.student.name})"] = student_method(args.student, 1)
     for label, fn in runs.items():
         fn(crop)
         times = []
@@ -306,6 +327,8 @@ def main() -> None:
     p.add_argument("--every", type=int, default=1, help="score every N-th image")
     p.add_argument("--cbm3d-every", type=int, default=8,
                    help="CBM3D on every N-th of the scored images (it is slow)")
+    p.add_argument("--student", type=Path,
+                   help="the real_fast student's weights (default: its packaged file)")
     p.add_argument("--adapted", nargs="*", default=[], metavar="NAME=FILE")
     p.add_argument("--adapted-images", type=Path, help="pair folder the adapted models adapted to")
     p.add_argument("--speed", action="store_true")
