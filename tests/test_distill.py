@@ -163,3 +163,19 @@ def test_a_student_is_no_teacher(capsys, tmp_path, train_images):
     code, err = distill(capsys, path, train_images, tmp_path / "o")
     assert code == 2 and one_line_error(err) and "student" in err, err
 
+
+
+def test_eval_scores_a_student_and_refuses_modes_it_has_not(capsys, tmp_path, train_images):
+    net = tiny_student()
+    path = tmp_path / "s.safetensors"
+    save_weights(net, net.config(), path, {"name": "s", "noise": "gauss:25"})
+    out = tmp_path / "eval.json"
+    code, err = cli(capsys, "-q", "eval", "denoise", "--model", path, "--images", train_images,
+                    "--noise", "gauss:25", "--no-ssim", "--json", out)
+    assert code == 0, err
+    import json
+
+    assert json.loads(out.read_text())["count"] == 3
+    code, err = cli(capsys, "-q", "eval", "denoise", "--model", path, "--images", train_images,
+                    "--noise", "gauss:25", "--mode", "all")
+    assert code == 2 and one_line_error(err) and "one output" in err, err

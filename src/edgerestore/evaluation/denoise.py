@@ -63,20 +63,25 @@ def evaluate_denoise(run: DenoiseEvaluation) -> dict:
 
 
 def _evaluate_weights(run: DenoiseEvaluation, spec: NoiseSpec) -> dict:
+    from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
     from edgerestore.models.bm3d_baseline import bm3d_denoiser
     from edgerestore.models.evaluate import noisy_set, score, torch_denoiser
+    from edgerestore.models.image_network import DenoisingNetwork
     from edgerestore.models.run_state import resolve_device
     from edgerestore.models.weights_io import load_weights
 
     device = resolve_device(run.device)
     model, config = load_weights(run.model, device)
-    if config.get("arch") != "blindspot_denoiser":
+    if not isinstance(model, DenoisingNetwork):
         raise InputError(f"{run.model}: not a denoiser ({config.get('arch')})")
-    if spec.kind != config["noise_model"]:
-        raise InputError(f"{run.model} models {config['noise_model']} noise, not {spec.kind}")
-    items = noisy_set(run.images, spec, run.seed, config["channels"], run.limit,
-                      run.clipped_input)
+    if model.noise_model not in (spec.kind, None):
+        raise InputError(f"{run.model} models {model.noise_model} noise, not {spec.kind}")
     modes = MODES if run.mode == "all" else (run.mode,)
+    if not isinstance(model, BlindSpotDenoiser) and modes != ("posterior",):
+        raise InputError(f"{run.model}: a {config.get('arch')} network has one output; "
+                         "--mode prior/estimated/all need a blind-spot model's Gaussian head")
+    channels = model.in_channels
+    items = noisy_set(run.images, spec, run.seed, channels, run.limit, run.clipped_input)
     result: dict = {"model": str(run.model), "images": str(run.images), "noise": str(spec),
                     "seed": run.seed, "count": len(items), "clipped_input": run.clipped_input}
     for mode in modes:
@@ -90,7 +95,7 @@ def _evaluate_weights(run: DenoiseEvaluation, spec: NoiseSpec) -> dict:
     if run.bm3d:
         if spec.kind != "gauss":
             raise InputError("the BM3D baseline needs Gaussian noise")
-        name = "cbm3d" if config["channels"] == 3 else "bm3d"
+        name = "cbm3d" if channels == 3 else "bm3d"
         timings: list[float] = []
         result[name] = score(bm3d_denoiser(run.bm3d_cache, timings), items, desc=name,
                              with_ssim=run.with_ssim)
