@@ -70,3 +70,17 @@ def run_options(args: argparse.Namespace) -> dict:
         init_from=str(args.init_from) if args.init_from else None, overwrite=args.overwrite,
         keep_snapshots=args.keep_snapshots,
         steps=run_length(args), batch=args.batch, patch=args.patch, lr=args.lr)
+
+
+def shape_flags(args: argparse.Namespace, flags: dict[str, tuple[str, object]]
+                ) -> dict[str, object]:
+    """A network's shape flags (flag -> (config key, default)): as given, else the
+    ``--init-from`` file's config value, else the default; so a warm start keeps its
+    shape unless a flag changes it."""
+    saved: dict = {}
+    if args.init_from is not None:
+        from edgerestore.models.weights_io import read_config
+
+        saved = read_config(args.init_from)
+    return {flag: getattr(args, flag) if getattr(args, flag) is not None
+            else saved.get(key, default) for flag, (key, default) in flags.items()}

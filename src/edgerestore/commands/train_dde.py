@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from edgerestore.argtypes import int_range
-from edgerestore.commands.run_options import add_run_options, run_options
+from edgerestore.commands.run_options import add_run_options, run_options, shape_flags
 from edgerestore.errors import InputError, require
 
 #: Generator shape flags -> (config key in a generator file, default without --init-from).
@@ -49,20 +49,6 @@ def register_dde(kinds: argparse._SubParsersAction) -> None:
     d.set_defaults(func=run_dde)
 
 
-def generator_shape(args: argparse.Namespace) -> dict[str, int]:
-    """Latent size, width and depth from the flags, else --init-from's file, else defaults."""
-    saved: dict = {}
-    if args.init_from is not None:
-        from edgerestore.models.weights_io import read_config
-
-        saved = read_config(args.init_from)
-    shape = {}
-    for flag, (key, default) in GENERATOR_SHAPE.items():
-        given = getattr(args, flag)
-        shape[flag] = given if given is not None else saved.get(key, default)
-    return shape
-
-
 def run_dde(args: argparse.Namespace) -> int:
     require("torch", package="torch", extra="train", purpose="training")
     from edgerestore.models.train_dde import DdeTraining, train_generator
@@ -76,7 +62,8 @@ def run_dde(args: argparse.Namespace) -> int:
     cfg = DdeTraining(
         data=args.data, out=str(args.out),
         run_dir=str(args.run_dir or Path("runs") / args.out.stem),
-        **generator_shape(args), dde_kind=kind, dde_width=args.dde_width, sigma=args.sigma,
+        **shape_flags(args, GENERATOR_SHAPE), dde_kind=kind, dde_width=args.dde_width,
+        sigma=args.sigma,
         sigma_end=args.sigma_end, gen_every=args.gen_every, gen_lr=args.gen_lr,
         crop=options.pop("patch"), **options)
     train_generator(cfg, resume=args.resume)

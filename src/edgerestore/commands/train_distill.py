@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 from edgerestore.argtypes import float_range, int_range
-from edgerestore.commands.run_options import add_run_options, run_options
+from edgerestore.commands.run_options import add_run_options, run_options, shape_flags
 from edgerestore.errors import InputError, require
 
-#: Student shape flags -> default without --init-from (about 54,000 MACs per pixel).
-STUDENT_SHAPE = {"width": 48, "depth": 12, "scale": 2}
+#: Student shape flag -> (config key, default without --init-from): about 54,000 MACs/px.
+STUDENT_SHAPE = {"width": ("width", 48), "depth": ("depth", 12), "scale": ("scale", 2)}
 
 
 def register_distill(kinds: argparse._SubParsersAction) -> None:
@@ -50,17 +50,6 @@ def register_distill(kinds: argparse._SubParsersAction) -> None:
     d.set_defaults(func=run_distill)
 
 
-def student_shape(args: argparse.Namespace) -> dict[str, int]:
-    """Width, depth and scale from the flags, else --init-from's file, else defaults."""
-    saved: dict = {}
-    if args.init_from is not None:
-        from edgerestore.models.weights_io import read_config
-
-        saved = read_config(args.init_from)
-    return {key: getattr(args, key) if getattr(args, key) is not None
-            else saved.get(key, default) for key, default in STUDENT_SHAPE.items()}
-
-
 def run_distill(args: argparse.Namespace) -> int:
     require("torch", package="torch", extra="train", purpose="training")
     from edgerestore.models.train_distill import DistillTraining, train_distill
@@ -71,7 +60,7 @@ def run_distill(args: argparse.Namespace) -> int:
     cfg = DistillTraining(
         data=folders[0] if len(folders) == 1 else folders, out=str(args.out),
         run_dir=str(args.run_dir or Path("runs") / args.out.stem), channels=args.channels,
-        teacher=str(args.teacher), student=student_shape(args), noise=args.noise,
+        teacher=str(args.teacher), student=shape_flags(args, STUDENT_SHAPE), noise=args.noise,
         already_noisy=args.already_noisy, clipped_fraction=args.clipped_fraction,
         teacher_r3=args.teacher_r3, teacher_ensemble=args.teacher_ensemble,
         teacher_precision=args.teacher_precision, **run_options(args))

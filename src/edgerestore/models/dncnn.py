@@ -33,11 +33,7 @@ class DnCNN(DenoisingNetwork):
         if depth < 2 or width < 1 or channels not in (1, 3):
             raise InputError(f"bad DnCNN config: channels={channels} depth={depth} "
                              f"width={width}")
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
-        for _ in range(depth - 2):
-            layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(width, channels, 3, padding=1))
-        self.body = nn.Sequential(*layers)
+        self.body = conv_stack(channels, width, depth)
         self.channels, self.depth, self.width, self.role = channels, depth, width, role
 
     @property
@@ -70,6 +66,16 @@ class DnCNN(DenoisingNetwork):
     def config(self) -> dict[str, Any]:
         return {"arch": "dncnn", "channels": self.channels, "depth": self.depth,
                 "width": self.width, "role": self.role}
+
+
+def conv_stack(channels: int, width: int, depth: int) -> nn.Sequential:
+    """``depth`` 3x3 'same' convs, ``channels`` -> ``width`` ... ``width`` -> ``channels``,
+    a ReLU after each but the last: the body of a residual plain denoiser."""
+    layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
+    for _ in range(depth - 2):
+        layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)]
+    layers.append(nn.Conv2d(width, channels, 3, padding=1))
+    return nn.Sequential(*layers)
 
 
 def start_as_identity(body: nn.Sequential) -> None:

@@ -24,10 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from edgerestore.errors import InputError
-from edgerestore.models.dncnn import start_as_identity
+from edgerestore.models.dncnn import conv_stack, start_as_identity
 from edgerestore.models.image_network import DenoisingNetwork
 from edgerestore.models.pd_blindspot import pad_to_multiple, pd_down, pd_up
 
@@ -46,12 +46,7 @@ class PlainStudent(DenoisingNetwork):
                              f"depth={depth} scale={scale}")
         if noise_model not in STUDENT_NOISE_MODELS:
             raise InputError(f"bad student noise model {noise_model!r}")
-        stacked = channels * scale * scale
-        layers: list[nn.Module] = [nn.Conv2d(stacked, width, 3, padding=1), nn.ReLU(inplace=True)]
-        for _ in range(depth - 2):
-            layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(width, stacked, 3, padding=1))
-        self.body = nn.Sequential(*layers)
+        self.body = conv_stack(channels * scale * scale, width, depth)
         self.channels, self.width, self.depth, self.scale = channels, width, depth, scale
         self.noise_model = noise_model
 
