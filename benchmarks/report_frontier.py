@@ -18,9 +18,10 @@ def frontier_section(results: Path) -> list[str]:
     lines = ["", f"## Quality against cost: teachers and students ({data['set']}, sigma "
              f"{data['sigma']:g})", "",
              f"`{data['command']}` ([results/frontier.json](results/frontier.json), plot "
-             "[frontier.png](frontier.png)). PSNR of the 8-bit output on all "
-             f"{data['images']} images, noise not clipped / clipped to 8 bits; seconds per "
-             "call on one thread for a generated noisy photo (empty: over the run's "
+             "[frontier.png](frontier.png)). PSNR of the 8-bit output on the first "
+             f"{data['images']} images (sorted names), noise not clipped / clipped to 8 "
+             "bits; seconds per call on one thread for a generated noisy photo (empty: over "
+             "the run's "
              "time cap; `benchmarks/photo_12mp.py` has every file at 12 MP).", ""]
     rows = []
     for name, row in data["networks"].items():
