@@ -59,7 +59,7 @@ def noisy_images(folder: Path, sigma: float, limit: int | None
     for path in list_images(folder)[:limit]:
         clean = read_image(path)[0]
         noisy = (clean + rng.normal(0, sigma / 255.0, clean.shape)).astype(np.float32)
-        out.append((path.name, clean, noisy, quantize8(np.clip(noisy, 0, 1))))
+        out.append((path.name, clean, noisy, quantize8(noisy)))
     return out
 
 

@@ -93,37 +93,23 @@ def file_method(path: Path, threads: int) -> Denoise:
     return lambda noisy: edgerestore.denoise(noisy, model=opened)
 
 
-def torch_method(weights: Path, r3: int, blend: bool, threads: int) -> Denoise:
-    """The real model's weights in PyTorch with ``r3`` R3 passes, blended or not."""
+def torch_method(weights: Path, r3: int | None, blend: bool, threads: int) -> Denoise:
+    """Weights in PyTorch: the real model with ``r3`` R3 passes, blended or not; with
+    ``r3`` None any denoiser's output as it is (a student's)."""
     import torch
 
     from edgerestore.models.weights_io import load_weights
 
     torch.set_num_threads(threads)
     net, _ = load_weights(weights)
-    net.set_r3_steps(r3)
+    if r3 is not None:
+        net.set_r3_steps(r3)
 
     def run(noisy: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(noisy.transpose(2, 0, 1).copy())[None]
         with torch.no_grad():
             y = net.denoise(x) if blend else net(x).float()
         return y[0].numpy().transpose(1, 2, 0)
-
-    return run
-
-
-def student_method(weights: Path, threads: int) -> Denoise:
-    """A student's weights in PyTorch (any plain denoiser: its forward is the output)."""
-    import torch
-
-    from edgerestore.models.weights_io import load_weights
-
-    torch.set_num_threads(threads)
-    net, _ = load_weights(weights)
-
-    def run(noisy: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(noisy.transpose(2, 0, 1).copy())[None]
-        return net.denoise(x)[0].float().numpy().transpose(1, 2, 0)
 
     return run
 
@@ -203,7 +189,7 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
                 result = score_set(sparse, run)
                 result["sigmas"] = sigmas
             elif method == "real_fast" and args.student:
-                result = score_set(items, student_method(args.student, args.threads))
+                result = score_set(items, torch_method(args.student, None, True, args.threads))
             elif method in ("real", "real_int8", "real_fast", "gauss25", "gauss5_50"):
                 result = score_set(items, runtime_method(method, args.threads))
             else:
@@ -249,7 +235,8 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
     for r3 in (0, 2, 8):
         runs[f"torch fp32 R3={r3}"] = torch_method(args.weights, r3, True, 1)
     if args.student:
-        runs[f"torch fp32 student ({args.student.name})"] = student_method(args.student, 1)
+        label = f"torch fp32 student ({args.student.name})"
+        runs[label] = torch_method(args.student, None, True, 1)
     for label, fn in runs.items():
         fn(crop)
         times = []

@@ -18,6 +18,7 @@ import torch
 from edgerestore.console import progress
 from edgerestore.errors import InputError
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
+from edgerestore.models.image_network import DenoisingNetwork
 from edgerestore.models.patches import convert_channels
 from edgerestore.runtime.bayes import OUTPUT_MODES
 from edgerestore.runtime.image_files import list_images
@@ -101,8 +102,8 @@ def score(denoise: Denoise, items: list[tuple[str, np.ndarray, np.ndarray, float
     return result
 
 
-def torch_denoiser(model: BlindSpotDenoiser, mode: str, noise_kind: str,
-                   device: str = "cpu") -> Denoise:
+def torch_denoiser(model: BlindSpotDenoiser | DenoisingNetwork, mode: str,
+                   noise_kind: str | None, device: str = "cpu") -> Denoise:
     """Wrap a blind-spot model as a ``Denoise`` callable for one inference mode.
 
     ``posterior``: posterior mean with the true noise level (camera noise has none the
@@ -127,3 +128,14 @@ def torch_denoiser(model: BlindSpotDenoiser, mode: str, noise_kind: str,
         return out[0].permute(1, 2, 0).cpu().numpy()
 
     return run
+
+
+def dev_psnr(model: DenoisingNetwork, items: list[tuple[str, np.ndarray, np.ndarray, float]],
+             noise_kind: str | None, device: str) -> float:
+    """A training run's dev-set PSNR: the model's output (posterior mean at the true level
+    where it takes one) in eval mode, then back to training mode."""
+    model.eval()
+    value = score(torch_denoiser(model, "posterior", noise_kind, device), items, desc="dev",
+                  with_ssim=False)["psnr"]
+    model.train()
+    return value

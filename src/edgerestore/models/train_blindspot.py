@@ -24,7 +24,7 @@ from edgerestore.console import log
 from edgerestore.errors import InputError
 from edgerestore.models import gaussian_head
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
-from edgerestore.models.evaluate import is_pair_folder, noisy_set, real_pairs, score, torch_denoiser
+from edgerestore.models.evaluate import dev_psnr, is_pair_folder, noisy_set, real_pairs
 from edgerestore.models.patches import ImageSource, folder_names, sample_batch
 from edgerestore.models.pd_blindspot import PDBlindSpotNet
 from edgerestore.models.registry import build_model
@@ -164,11 +164,7 @@ def train(cfg: BlindSpotTraining, resume: bool = False) -> dict[str, Any]:
         def evaluate() -> dict[str, float]:
             if not dev:
                 return {}
-            model.eval()
-            psnr = score(torch_denoiser(model, "posterior", spec.kind, run.device), dev,
-                         desc="dev", with_ssim=False)["psnr"]
-            model.train()
-            return {"dev_psnr": psnr}
+            return {"dev_psnr": dev_psnr(model, dev, spec.kind, run.device)}
 
         card = {
             "name": Path(cfg.out).stem,

@@ -35,7 +35,13 @@ from safetensors.numpy import load_file, save_file
 from edgerestore.console import progress
 from edgerestore.errors import InputError, ModelFileError
 from edgerestore.models.blindspot_denoiser import BlindSpotDenoiser
-from edgerestore.models.evaluate import is_pair_folder, noisy_set, real_pairs, score
+from edgerestore.models.evaluate import (
+    dev_psnr,
+    is_pair_folder,
+    noisy_set,
+    real_pairs,
+    score,
+)
 from edgerestore.models.image_network import DenoisingNetwork
 from edgerestore.models.patches import convert_channels, folder_list, folder_names
 from edgerestore.models.pd_blindspot import PDBlindSpotNet
@@ -47,6 +53,7 @@ from edgerestore.models.weights_io import load_card, load_weights, sha256
 from edgerestore.runtime.atomic import atomic_write
 from edgerestore.runtime.image_files import list_images
 from edgerestore.runtime.image_io import read_image
+from edgerestore.runtime.metrics import quantize8
 from edgerestore.runtime.noise import NoiseSpec
 from edgerestore.runtime.tiling import run_tiled
 
@@ -129,15 +136,16 @@ def noisy_input(clean: np.ndarray, spec: NoiseSpec | None, cfg: DistillTraining,
     rng = np.random.default_rng([cfg.seed, index, 7])
     noisy, level = spec.apply(clean, rng)
     if rng.random() < cfg.clipped_fraction:  # as a camera writes it
-        noisy = np.round(np.clip(noisy, 0.0, 1.0) * 255.0) / 255.0
+        noisy = quantize8(noisy)
     return noisy.astype(np.float32), float(level)
 
 
-def target_key(cfg: DistillTraining, spec: NoiseSpec | None, files: list[Path]) -> str:
+def target_key(cfg: DistillTraining, teacher_sha256: str, spec: NoiseSpec | None,
+               files: list[Path]) -> str:
     """What a chunk of cached targets was computed from: the teacher file, how it ran,
     the noise and the chunk's images. A chunk whose key differs is computed again, so
     changing ``--teacher-r3`` or the data never trains on stale targets."""
-    return json.dumps({"teacher_sha256": sha256(cfg.teacher), "r3": cfg.teacher_r3,
+    return json.dumps({"teacher_sha256": teacher_sha256, "r3": cfg.teacher_r3,
                        "ensemble": cfg.teacher_ensemble, "precision": cfg.teacher_precision,
                        "noise": None if spec is None else str(spec),
                        "clipped_fraction": cfg.clipped_fraction, "seed": cfg.seed,
@@ -146,7 +154,7 @@ def target_key(cfg: DistillTraining, spec: NoiseSpec | None, files: list[Path]) 
 
 
 def build_targets(cfg: DistillTraining, files: list[Path], teacher: DenoisingNetwork,
-                  spec: NoiseSpec | None, folder: Path, device: str
+                  teacher_sha256: str, spec: NoiseSpec | None, folder: Path, device: str
                   ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(noisy, teacher output) per training image, float16 HxWxC, cached by chunk."""
     run = None  # built when a chunk is missing: a resumed run never needs the teacher
@@ -155,7 +163,7 @@ def build_targets(cfg: DistillTraining, files: list[Path], teacher: DenoisingNet
     for start in progress(range(0, len(files), CHUNK), desc="teacher targets", unit="chunk"):
         indices = range(start, min(start + CHUNK, len(files)))
         path = folder / f"{start // CHUNK:05d}.safetensors"
-        key = target_key(cfg, spec, [files[i] for i in indices])
+        key = target_key(cfg, teacher_sha256, spec, [files[i] for i in indices])
         if _chunk_key(path) != key:
             run = run or teacher_function(teacher.eval(), cfg, device)
             arrays = {}
@@ -254,7 +262,9 @@ def train_distill(cfg: DistillTraining, resume: bool = False) -> dict[str, Any]:
         elif not resume:
             student.init_for_training()
         dev = dev_items(cfg, spec) if run.ctx.is_main else None
-        pairs = build_targets(cfg, files, teacher, spec, run.run_dir / "targets", run.device)
+        teacher_sha256 = sha256(cfg.teacher)
+        pairs = build_targets(cfg, files, teacher, teacher_sha256, spec, run.run_dir / "targets",
+                              run.device)
         teacher_dev = (teacher_dev_psnr(cfg, teacher, dev, run.device, run.run_dir)
                        if dev else None)
         del teacher
@@ -279,22 +289,14 @@ def train_distill(cfg: DistillTraining, resume: bool = False) -> dict[str, Any]:
         def evaluate() -> dict[str, float]:
             if not dev:
                 return {}
-            model.eval()
-
-            def denoise(noisy: np.ndarray, _level: float) -> np.ndarray:
-                x = torch.from_numpy(np.ascontiguousarray(noisy.transpose(2, 0, 1)))[None]
-                return model.denoise(x.to(run.device))[0].float().permute(1, 2, 0).cpu().numpy()
-
-            psnr = score(denoise, dev, desc="dev", with_ssim=False)["psnr"]
-            model.train()
-            return {"dev_psnr": psnr}
+            return {"dev_psnr": dev_psnr(model, dev, spec and spec.kind, run.device)}
 
         card = {
             "name": Path(cfg.out).stem,
             "task": "denoise",
             "method": "plain CNN student distilled from a self-supervised blind-spot teacher",
             "teacher": {"name": teacher_card.get("name", Path(cfg.teacher).stem),
-                        "file": Path(cfg.teacher).name, "sha256": sha256(cfg.teacher),
+                        "file": Path(cfg.teacher).name, "sha256": teacher_sha256,
                         "r3": cfg.teacher_r3, "ensemble": cfg.teacher_ensemble,
                         "precision": cfg.teacher_precision, "dev_psnr": teacher_dev,
                         "total": teacher_card.get("total")},
