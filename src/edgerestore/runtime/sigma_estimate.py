@@ -22,6 +22,8 @@ roughly), stride 3 read it 11-18% high (texture).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from edgerestore.errors import InputError
@@ -40,6 +42,17 @@ def level_stride(sigma_mode: str | None) -> int:
     return CORRELATED_NOISE_STRIDE if sigma_mode == "measured" else 1
 
 
+def diagonal_bands(image: np.ndarray, stride: int) -> Iterator[np.ndarray]:
+    """The finest diagonal Haar band (a difference of 2x2 neighbours, halved) of each of
+    the ``stride`` x ``stride`` pixel-shuffle sub-images of an HxWxC image (odd edges
+    dropped): white noise of sigma s reads sigma s there, image structure little."""
+    for a in range(stride):
+        for b in range(stride):
+            x = image[a::stride, b::stride]
+            x = x[:x.shape[0] - x.shape[0] % 2, :x.shape[1] - x.shape[1] % 2]
+            yield (x[0::2, 0::2] - x[0::2, 1::2] - x[1::2, 0::2] + x[1::2, 1::2]) / 2.0
+
+
 def estimate_sigma(image: np.ndarray, stride: int = 1) -> float:
     """Gaussian noise sigma of a float [0, 1] HxWxC image, in [0, 1] units (channel median).
 
@@ -53,14 +66,7 @@ def estimate_sigma(image: np.ndarray, stride: int = 1) -> float:
     h, w = image.shape[:2]
     if h < 4 * stride or w < 4 * stride:
         raise InputError(f"image too small to estimate noise ({h}x{w})")
-    bands = []
-    for a in range(stride):
-        for b in range(stride):
-            x = image[a::stride, b::stride]
-            sh, sw = x.shape[0] - x.shape[0] % 2, x.shape[1] - x.shape[1] % 2
-            x = x[:sh, :sw]
-            hh = (x[0::2, 0::2] - x[0::2, 1::2] - x[1::2, 0::2] + x[1::2, 1::2]) / 2.0
-            bands.append(hh.reshape(-1, image.shape[2]))
+    bands = [hh.reshape(-1, image.shape[2]) for hh in diagonal_bands(image, stride)]
     per_channel = np.median(np.abs(np.concatenate(bands)), axis=0) / _MAD_TO_SIGMA
     return float(np.median(per_channel))
 
@@ -104,12 +110,9 @@ def _block_energy(x: np.ndarray, stride: int, block: int) -> np.ndarray:
     h, w, c = x.shape
     n = block // (2 * stride)
     total = np.zeros((h // block, w // block, c))
-    for a in range(stride):
-        for b in range(stride):
-            s = x[a::stride, b::stride]
-            hh = (s[0::2, 0::2] - s[0::2, 1::2] - s[1::2, 0::2] + s[1::2, 1::2]) * 0.5
-            hh = hh.reshape(h // block, n, w // block, n, c)
-            total += np.einsum("injmc,injmc->ijc", hh, hh, dtype=np.float64)
+    for hh in diagonal_bands(x, stride):  # H and W are multiples of block: nothing dropped
+        hh = hh.reshape(h // block, n, w // block, n, c)
+        total += np.einsum("injmc,injmc->ijc", hh, hh, dtype=np.float64)
     return total / (stride * stride * n * n)
 
 
