@@ -605,6 +605,7 @@ function defineTests(ctx) {
         students: [M.defaultDenoiser(students, { syntheticNoise: false }), M.defaultDenoiser(students, { syntheticNoise: true })],
         shipped: [M.defaultDenoiser(await M.loadManifest(), { syntheticNoise: false }),
                   M.defaultDenoiser(await M.loadManifest(), { syntheticNoise: true })],
+        blends: Object.fromEntries((await M.loadManifest()).map((m) => [m.id, Boolean(m.input_blend)])),
       };
     });
     assert(rule.teachers.join() === "blindspot_real_rgb,blindspot_eff_gauss25_rgb", `teachers ${rule.teachers}`);
@@ -632,8 +633,8 @@ function defineTests(ctx) {
     assert(synthetic.state === "done", `synthetic noise: ${synthetic.status}`);
     assert(photo.last.model_id === rule.shipped[0] && photo.last.noise_kind === "real", `camera photo ran ${photo.last.model_id}`);
     assert(photo.last.engine === "tflite-int8@wasm@1" && photo.last.model.endsWith(".tflite"), `engine ${photo.last.engine}, ${photo.last.model}`);
-    // The teacher blends with the input by the measured level; a student (no blend in its card) does not.
-    if (photo.last.model_id.endsWith("_fast")) assert(!photo.last.input_blend, `student blended: ${JSON.stringify(photo.last.input_blend)}`);
+    // Blended with the input by the measured level exactly when the model's card has a blend table.
+    if (!rule.blends[photo.last.model_id]) assert(!photo.last.input_blend, `blended without a table: ${JSON.stringify(photo.last.input_blend)}`);
     else assert(photo.last.input_blend && Math.abs(photo.last.input_blend.weight - real.weight) < 0.05, `blend ${JSON.stringify(photo.last.input_blend)}`);
     assert(synthetic.last.model_id === rule.shipped[1] && synthetic.last.noise_kind === "gaussian", `synthetic noise ran ${synthetic.last.model_id}`);
     // (the "clean" reference is the camera photo itself, noisy: a smaller gain than on the sample)
